@@ -1,0 +1,45 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: demo test lint format bench bench-1m record studio clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.base: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	$(PIP) -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(BIN)/cdp-agents demo
+
+test: $(VENV)/.dev
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy cdp graph agents llm cli prompts
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/run_quick.py
+
+record: $(VENV)/.dev
+	$(BIN)/python -m tests.replay.record
+
+studio: $(VENV)/.dev
+	$(BIN)/python -m cli.studio
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .langgraph_api

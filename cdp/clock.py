@@ -1,0 +1,79 @@
+"""The one clock of the CDP.
+
+`CDP_NOW` (an ISO timestamp) pins time for tests, demos and benchmarks. The current time is kept in
+the `cdp_clock` table so that SQL views (`customer_360`) and Python code read the same instant, and
+so that any SQLite client sees figures computed at that instant without the project's code.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def parse_ts(value: str | datetime) -> datetime:
+    """Parse an ISO timestamp (with `Z`, an offset, or naive = UTC) into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """Format a datetime the way every CDP table stores time: `YYYY-MM-DDTHH:MM:SSZ` in UTC."""
+    return parse_ts(dt).strftime(ISO_FORMAT)
+
+
+def normalize_ts(value: str | datetime) -> str:
+    """Any accepted timestamp, in the canonical stored form (so text order is time order)."""
+    return iso(parse_ts(value))
+
+
+def env_now() -> datetime | None:
+    """The instant `CDP_NOW` pins, or None when time runs free."""
+    raw = os.environ.get("CDP_NOW", "").strip()
+    return parse_ts(raw) if raw else None
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def now(db=None) -> datetime:
+    """The CDP's current time: the database clock when one is pinned there, else `CDP_NOW`, else now."""
+    if db is not None:
+        row = db.execute("SELECT now FROM cdp_clock WHERE id = 1").fetchone()
+        if row and row[0]:
+            return parse_ts(row[0])
+    return env_now() or wall_now()
+
+
+def now_iso(db=None) -> str:
+    return iso(now(db))
+
+
+def sync_clock(db) -> None:
+    """Write `CDP_NOW` (or NULL, meaning the wall clock) into `cdp_clock` so SQL sees the same time."""
+    pinned = env_now()
+    value = iso(pinned) if pinned else None
+    row = db.execute("SELECT now FROM cdp_clock WHERE id = 1").fetchone()
+    if row is None or row[0] != value:
+        with db.conn:
+            db.execute("INSERT OR REPLACE INTO cdp_clock (id, now) VALUES (1, ?)", [value])
+
+
+def set_clock(db, when: str | datetime | None) -> None:
+    """Move the CDP clock explicitly (the engagement simulator advances time this way)."""
+    with db.conn:
+        db.execute(
+            "INSERT OR REPLACE INTO cdp_clock (id, now) VALUES (1, ?)",
+            [normalize_ts(when) if when is not None else None],
+        )

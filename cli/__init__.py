@@ -1,0 +1,1 @@
+"""The `cdp-agents` command line."""

@@ -1,0 +1,43 @@
+"""`cdp-agents`: seed and inspect the CDP, run and resume orchestrated campaigns, explain decisions.
+
+Each area registers its subcommands from its own module; errors the user can act on become one line
+on stderr and exit code 1 (2 for usage errors, 3 for a run waiting for a person).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+from dotenv import load_dotenv
+
+app = typer.Typer(
+    name="cdp-agents",
+    help="Multi-agent marketing orchestrator on a SQLite customer data platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Modules that add subcommands; each defines register(app).
+COMMAND_MODULES = ("cli.data", "cli.runs", "cli.policy", "cli.reporting")
+
+
+@app.callback()
+def _main() -> None:
+    """Load `.env` (model endpoint, CDP path) before any command runs."""
+    load_dotenv(override=False)
+
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != _name:
+            raise
+        continue
+    _module.register(app)
+
+
+if __name__ == "__main__":
+    app()

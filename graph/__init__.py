@@ -1,0 +1,1 @@
+"""The orchestrator graph: state, context, supervisor, dispatcher and synthesizer."""

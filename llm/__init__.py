@@ -1,0 +1,1 @@
+"""Chat models: the offline scripted model and OpenAI-compatible endpoints."""

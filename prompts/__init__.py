@@ -1,0 +1,1 @@
+"""Prompts, one file per role, loaded by name."""
