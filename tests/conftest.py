@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.seeded"]
+
 FIXED_NOW = "2026-11-24T12:00:00Z"
 os.environ.setdefault("CDP_NOW", FIXED_NOW)
 os.environ.pop("OPENAI_API_KEY", None)

@@ -1,0 +1,31 @@
+"""Budget specialist: forecasts cost and proposes the largest audience the budget allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.base import AgentEnv, AgentRun, Specialist
+from agents.coordination import propose_tool
+
+
+def _tools(env: AgentEnv):
+    from cdp.tools_campaign import budget_tools
+
+    return [*budget_tools(env.session(), env.policy.channel_costs), propose_tool(env)]
+
+
+def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
+    forecasts = run.results_of("forecast_cost")
+    last = forecasts[-1] if forecasts else {}
+    return {
+        "forecast_total": last.get("forecast_total"),
+        "cost_per_recipient": last.get("cost_per_recipient"),
+        "max_affordable_audience": last.get("max_affordable_audience"),
+        "budget": last.get("budget"),
+    }
+
+
+def build_budget_agent(model: BaseChatModel) -> Specialist:
+    return Specialist("budget", model, "budget", _tools, _collect)

@@ -1,0 +1,26 @@
+"""Growth specialist: argues for reach by sizing a wider audience and proposing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.base import AgentEnv, AgentRun, Specialist
+from agents.coordination import propose_tool
+
+
+def _tools(env: AgentEnv):
+    from cdp.tools import audience_tools
+
+    wanted = {"describe_cdp", "count_audience", "segment_summary", "save_segment"}
+    return [t for t in audience_tools(env.session()) if t.name in wanted] + [propose_tool(env)]
+
+
+def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
+    counts = [r for r in run.results_of("count_audience") if isinstance(r, dict)]
+    return {"wider_audience": counts[-1].get("size") if counts else None}
+
+
+def build_growth_agent(model: BaseChatModel) -> Specialist:
+    return Specialist("growth", model, "growth", _tools, _collect)

@@ -1,0 +1,30 @@
+"""Customer-service specialist: reads tickets and complaints, pauses promotions, tells the others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.base import AgentEnv, AgentRun, Specialist
+from agents.coordination import notify_tool
+
+
+def _tools(env: AgentEnv):
+    from cdp.tools_campaign import service_tools
+
+    return [*service_tools(env.session()), notify_tool(env)]
+
+
+def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
+    paused = run.results_of("pause_customers")
+    issues = run.results_of("service_issues")
+    return {
+        "paused": paused[-1].get("paused", 0) if paused else 0,
+        "open_tickets": issues[-1].get("open_tickets", 0) if issues else None,
+        "recent_complaints": issues[-1].get("recent_complaints", 0) if issues else None,
+    }
+
+
+def build_service_agent(model: BaseChatModel) -> Specialist:
+    return Specialist("service", model, "service", _tools, _collect)

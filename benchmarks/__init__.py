@@ -1,0 +1,1 @@
+"""Benchmarks: scale runs that are too long for the test suite (see BENCHMARKS.md)."""

@@ -1,0 +1,82 @@
+"""Message variants of a campaign: templates with personalisation fields, rendered only at send time.
+
+Models write templates such as "Hi {first_name}, 20% off {favorite_category}"; names are filled in
+after the model's work, so no personal data ever reaches a prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cdp import clock
+
+PERSONALIZATION_FIELDS = ("first_name", "favorite_category", "city", "offer", "discount")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class VariantSpec(BaseModel):
+    """One message variant for a sub-group (any of language, category, tier may be left open)."""
+
+    model_config = ConfigDict(extra="forbid")
+    variant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,47}$")
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    category: str | None = Field(default=None, max_length=40)
+    tier: Literal["standard", "premium", "vip"] | None = None
+    channel: Literal["email", "sms", "push"] | None = None
+    subject: str = Field(default="", max_length=150)
+    body: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _known_placeholders(cls, text: str) -> str:
+        unknown = sorted({p for p in _PLACEHOLDER.findall(text) if p not in PERSONALIZATION_FIELDS})
+        if unknown:
+            raise ValueError(
+                f"unknown personalisation field(s) {unknown}; allowed: {', '.join(PERSONALIZATION_FIELDS)}"
+            )
+        return text
+
+    def fields_used(self) -> list[str]:
+        return sorted(set(_PLACEHOLDER.findall(self.subject + " " + self.body)))
+
+
+def save_variants(db, campaign_id: str, variants: list[VariantSpec]) -> dict[str, Any]:
+    """Store (replace) the campaign's variants; returns ids and the sub-groups they cover."""
+    now = clock.now_iso(db)
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            **v.model_dump(),
+            "personalization": json.dumps(v.fields_used()),
+            "created_at": now,
+            "status": "approved",
+            "review_note": None,
+        }
+        for v in variants
+    ]
+    with db.conn:
+        db["content_variants"].upsert_all(rows, pk=("campaign_id", "variant_id"))
+    return {
+        "campaign_id": campaign_id,
+        "saved": [v.variant_id for v in variants],
+        "count": len(variants),
+    }
+
+
+def campaign_variants(db, campaign_id: str) -> list[dict[str, Any]]:
+    cur = db.execute(
+        "SELECT variant_id, channel, language, category, tier, subject, body, status, review_note "
+        "FROM content_variants WHERE campaign_id = ? ORDER BY variant_id",
+        [campaign_id],
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """Fill personalisation fields at send time (missing values become empty text)."""
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "") or ""), template)

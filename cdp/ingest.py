@@ -1,0 +1,502 @@
+"""Write data into the CDP: events, profiles, consents and identifiers, validated and batched.
+
+Every path is idempotent: events are `INSERT OR IGNORE` on `message_id` (a re-sent event is never
+doubled), profiles and consents are upserts, identifiers are links that resolution merges. Rows for a
+profile that was merged away are written to its master (`profile_merges`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cdp import clock
+from cdp.identity import (
+    IdentitySettings,
+    ResolutionResult,
+    masters_of,
+    normalize_identifier,
+    resolve_identities,
+)
+from cdp.migrations.m001_core import CHANNELS, EVENT_TYPES
+
+MAX_ERRORS = 20
+MAX_PROPERTIES_BYTES = 16_384
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,99}$"
+
+EventType = Literal[
+    "purchase",
+    "page_view",
+    "email_open",
+    "email_click",
+    "sms_click",
+    "push_open",
+    "support_ticket",
+    "complaint",
+    "unsubscribe",
+]
+Channel = Literal["email", "sms", "push"]
+IdentityKind = Literal["email", "phone", "crm_id", "device_id", "cookie"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of an event ingestion: inserted + duplicates + rejected = rows offered."""
+
+    inserted: int
+    duplicates: int
+    rejected: int
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a profile, consent or identity write."""
+
+    written: int
+    unchanged: int
+    rejected: int
+    errors: tuple[str, ...] = ()
+    resolution: ResolutionResult | None = None
+
+
+# --- validation shared by the fast ingest path and the pydantic models of the importer ----------
+
+
+def clean_properties(event_type: str, properties: Any) -> str:
+    """Validate an event's properties for its type and return them as compact JSON text.
+
+    Purchases need a finite, non-negative numeric `amount` (rounded to cents, so lifetime values add
+    up exactly) and a non-empty `category`.
+    """
+    if properties is None:
+        props: dict[str, Any] = {}
+    elif isinstance(properties, str):
+        try:
+            props = json.loads(properties) if properties.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"properties is not valid JSON: {exc.msg}") from None
+    elif isinstance(properties, Mapping):
+        props = dict(properties)
+    else:
+        raise ValueError(f"properties must be a JSON object, got {type(properties).__name__}")
+    if not isinstance(props, dict):
+        raise ValueError("properties must be a JSON object")
+    if event_type == "purchase":
+        amount = props.get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+            raise ValueError(f"a purchase needs a numeric amount, got {amount!r}")
+        if amount < 0:
+            raise ValueError(f"a purchase amount cannot be negative, got {amount!r}")
+        props["amount"] = round(float(amount), 2)
+        category = props.get("category")
+        if not isinstance(category, str) or not category.strip():
+            raise ValueError("a purchase needs a category")
+        props["category"] = category.strip()
+    elif event_type == "unsubscribe" and props.get("channel", "email") not in CHANNELS:
+        raise ValueError(f"unsubscribe channel must be one of {', '.join(CHANNELS)}")
+    elif event_type == "support_ticket" and props.get("status", "open") not in ("open", "closed"):
+        raise ValueError("a support_ticket status must be open or closed")
+    try:
+        text = json.dumps(props, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"properties cannot be stored as JSON: {exc}") from None
+    if len(text) > MAX_PROPERTIES_BYTES:
+        raise ValueError(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes")
+    return text
+
+
+def clean_ts(value: Any, what: str = "ts") -> str:
+    """Any ISO timestamp (Z, offset or naive = UTC) in the stored form; ValueError names the field."""
+    if not isinstance(value, str | datetime):
+        raise ValueError(f"{what} must be an ISO timestamp, got {value!r}")
+    try:
+        return clock.normalize_ts(value)
+    except ValueError:
+        raise ValueError(f"{what} is not an ISO timestamp: {value!r}") from None
+
+
+def derived_message_id(profile_id: str, event_type: str, ts: str, properties: str) -> str:
+    """An id for an event sent without one: the same event re-sent gets the same id, so it dedupes."""
+    digest = hashlib.sha256(f"{profile_id}|{event_type}|{ts}|{properties}".encode()).hexdigest()
+    return f"h-{digest[:32]}"
+
+
+_EVENT_TYPES = frozenset(EVENT_TYPES)
+
+
+def event_tuple(row: Mapping[str, Any], default_ts: str) -> tuple[str, str, str, str, str]:
+    """(message_id, profile_id, type, ts, properties JSON) of a valid event row, else ValueError."""
+    event_type = row.get("type")
+    if event_type not in _EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_TYPES)}")
+    profile_id = row.get("profile_id")
+    if not isinstance(profile_id, str) or not profile_id.strip():
+        raise ValueError("profile_id is required")
+    raw_ts = row.get("ts")
+    ts = default_ts if raw_ts is None or raw_ts == "" else clean_ts(raw_ts)
+    props = clean_properties(event_type, row.get("properties"))
+    message_id = row.get("message_id")
+    if message_id is None or message_id == "":
+        message_id = derived_message_id(profile_id, event_type, ts, props)
+    elif not isinstance(message_id, str) or len(message_id) > 200:
+        raise ValueError("message_id must be text of at most 200 characters")
+    return message_id, profile_id.strip(), event_type, ts, props
+
+
+# --- pydantic row models (the importer validates files with these) ------------------------------
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EventIn(_Row):
+    message_id: str | None = Field(default=None, max_length=200)
+    profile_id: str = Field(min_length=1, max_length=100)
+    type: EventType
+    ts: str | None = None
+    properties: dict[str, Any] | str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> EventIn:
+        if self.ts:
+            self.ts = clean_ts(self.ts)
+        self.properties = clean_properties(self.type, self.properties)
+        return self
+
+
+class ProfileIn(_Row):
+    profile_id: str = Field(pattern=ID_PATTERN)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    country: str | None = None
+    city: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    tier: Literal["standard", "premium", "vip"] | None = None
+    signup_at: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        code = value.upper()
+        if len(code) != 2 or not code.isalpha() or not code.isascii():
+            raise ValueError(f"country takes an ISO 3166 alpha-2 code such as 'DE', got {value!r}")
+        return code
+
+    @field_validator("signup_at")
+    @classmethod
+    def _signup(cls, value: str | None) -> str | None:
+        return clean_ts(value, "signup_at") if value else None
+
+
+class ConsentIn(_Row):
+    profile_id: str = Field(min_length=1, max_length=100)
+    channel: Channel
+    status: Literal["granted", "denied", "revoked"]
+    updated_at: str | None = None
+    source: str | None = Field(default=None, max_length=100)
+
+    @field_validator("updated_at")
+    @classmethod
+    def _updated(cls, value: str | None) -> str | None:
+        return clean_ts(value, "updated_at") if value else None
+
+
+class IdentityIn(_Row):
+    profile_id: str = Field(min_length=1, max_length=100)
+    kind: IdentityKind
+    value: str = Field(min_length=1)
+    source: str | None = Field(default=None, max_length=100)
+    seen_at: str | None = None
+
+    @model_validator(mode="after")
+    def _normalize(self) -> IdentityIn:
+        self.value = normalize_identifier(self.kind, self.value)
+        if self.seen_at:
+            self.seen_at = clean_ts(self.seen_at, "seen_at")
+        return self
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def live_ids(conn, ids: Iterable[str]) -> tuple[dict[str, str], set[str]]:
+    """(merged id -> master, ids that are live profiles), each looked up in one query per 900 ids."""
+    wanted = list(dict.fromkeys(ids))
+    merged = masters_of(conn, wanted)
+    targets = list(dict.fromkeys(merged.get(p, p) for p in wanted))
+    live: set[str] = set()
+    for start in range(0, len(targets), 900):
+        chunk = targets[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        live.update(
+            r[0]
+            for r in conn.execute(f"SELECT profile_id FROM profiles WHERE profile_id IN ({marks})", chunk)
+        )
+    return merged, live
+
+
+def _as_models(rows: Iterable[Any], model: type[BaseModel], errors: list[str]) -> list[Any]:
+    valid = []
+    for n, row in enumerate(rows, start=1):
+        try:
+            valid.append(row if isinstance(row, model) else model.model_validate(row))
+        except ValueError as exc:
+            if len(errors) < MAX_ERRORS:
+                errors.append(f"row {n}: {_first_error(exc)}")
+    return valid
+
+
+def _first_error(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return f"{loc}: {msg}" if loc else msg
+    return str(exc)
+
+
+# --- writers (the `_write_*` forms run inside the caller's transaction; the importer uses them) ---
+
+
+def _note(errors: list[str], message: str) -> None:
+    if len(errors) < MAX_ERRORS:
+        errors.append(message)
+
+
+def write_events(
+    conn, valid: Sequence[tuple[str, str, str, str, str]], now: str, create_missing: bool, errors: list[str]
+) -> tuple[int, int, int]:
+    """Insert validated event tuples in the open transaction; returns (inserted, duplicates, rejected)."""
+    merged, live = live_ids(conn, (v[1] for v in valid))
+    first_seen: dict[str, str] = {}
+    ready = []
+    rejected = 0
+    for message_id, pid, event_type, ts, props in valid:
+        pid = merged.get(pid, pid)
+        if pid not in live:
+            if not create_missing:
+                rejected += 1
+                _note(errors, f"event {message_id}: unknown profile {pid!r}")
+                continue
+            if pid not in first_seen or ts < first_seen[pid]:
+                first_seen[pid] = ts
+        ready.append((message_id, pid, event_type, ts, props, now))
+    if first_seen:
+        conn.executemany(
+            "INSERT OR IGNORE INTO profiles (profile_id, signup_at, created_at) VALUES (?, ?, ?)",
+            [(pid, ts, now) for pid, ts in first_seen.items()],
+        )
+    if not ready:
+        return 0, 0, rejected
+    # Profile order keeps consecutive inserts on neighbouring index pages (a stable sort, so events
+    # with the same profile and time keep their order).
+    ready.sort(key=lambda r: (r[1], r[3]))
+    cur = conn.executemany(
+        """INSERT OR IGNORE INTO events (message_id, profile_id, type, ts, properties, received_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        ready,
+    )
+    inserted = max(cur.rowcount, 0)
+    return inserted, len(ready) - inserted, rejected
+
+
+def ingest_events(
+    db, rows: Iterable[Mapping[str, Any]], batch_size: int = 1000, *, create_missing: bool = True
+) -> IngestResult:
+    """Validate and insert events in batches (one transaction each); re-sent message_ids are ignored.
+
+    Events for a merged profile go to its master. An event for an unknown profile creates a bare
+    profile (signup at its first event), as a CDP does for a first-seen visitor, unless
+    `create_missing=False`, which rejects it instead. A missing `ts` means now; a missing
+    `message_id` is derived from the event's content, so re-sending it still dedupes.
+    """
+    conn = db.conn
+    now = clock.now_iso(db)
+    inserted = duplicates = rejected = 0
+    errors: list[str] = []
+    offset = 0
+    for batch in _batches(rows, batch_size):
+        valid: list[tuple[str, str, str, str, str]] = []
+        for n, row in enumerate(batch, start=offset + 1):
+            try:
+                valid.append(event_tuple(row, now))
+            except (ValueError, TypeError, AttributeError) as exc:
+                rejected += 1
+                _note(errors, f"row {n}: {exc}")
+        offset += len(batch)
+        if valid:
+            with conn:
+                i, d, r = write_events(conn, valid, now, create_missing, errors)
+            inserted, duplicates, rejected = inserted + i, duplicates + d, rejected + r
+    return IngestResult(inserted, duplicates, rejected, tuple(errors))
+
+
+def write_profiles(conn, models: Sequence[ProfileIn], now: str) -> int:
+    """Upsert validated profiles in the open transaction (merged ids write to their master)."""
+    if not models:
+        return 0
+    merged = masters_of(conn, (m.profile_id for m in models))
+    params = []
+    for m in models:
+        row = m.model_dump()
+        row["profile_id"] = merged.get(m.profile_id, m.profile_id)
+        row["now"] = now
+        params.append(row)
+    cur = conn.executemany(
+        """INSERT INTO profiles (profile_id, first_name, last_name, country, city, language, tier,
+               signup_at, created_at)
+           VALUES (:profile_id, :first_name, :last_name, :country, :city, :language,
+               COALESCE(:tier, 'standard'), COALESCE(:signup_at, :now), :now)
+           ON CONFLICT (profile_id) DO UPDATE SET
+               first_name = COALESCE(:first_name, first_name),
+               last_name = COALESCE(:last_name, last_name),
+               country = COALESCE(:country, country),
+               city = COALESCE(:city, city),
+               language = COALESCE(:language, language),
+               tier = COALESCE(:tier, tier),
+               signup_at = COALESCE(:signup_at, signup_at)""",
+        params,
+    )
+    return max(cur.rowcount, 0)
+
+
+def upsert_profiles(db, rows: Iterable[Mapping[str, Any] | ProfileIn]) -> WriteResult:
+    """Create profiles or update the attributes given (absent or empty fields keep their value)."""
+    errors: list[str] = []
+    models: list[ProfileIn] = _as_models(rows, ProfileIn, errors)
+    rejected = len(errors)
+    with db.conn:
+        written = write_profiles(db.conn, models, clock.now_iso(db))
+    return WriteResult(written, len(models) - written, rejected, tuple(errors))
+
+
+def _known(conn, models: Sequence[Any], errors: list[str], what: str) -> tuple[list[tuple[Any, str]], int]:
+    """(model, live profile id) for rows whose profile exists (merged ids map to the master)."""
+    merged, live = live_ids(conn, (m.profile_id for m in models))
+    known = []
+    rejected = 0
+    for m in models:
+        pid = merged.get(m.profile_id, m.profile_id)
+        if pid in live:
+            known.append((m, pid))
+        else:
+            rejected += 1
+            _note(errors, f"{what}: unknown profile {m.profile_id!r}")
+    return known, rejected
+
+
+def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str]) -> tuple[int, int, int]:
+    """Upsert consents in the open transaction; returns (written, older-than-stored, rejected)."""
+    known, rejected = _known(conn, models, errors, "consent")
+    params = [(pid, m.channel, m.status, m.updated_at or now, m.source) for m, pid in known]
+    if not params:
+        return 0, 0, rejected
+    cur = conn.executemany(
+        """INSERT INTO consents (profile_id, channel, status, updated_at, source) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (profile_id, channel) DO UPDATE SET
+               status = excluded.status, updated_at = excluded.updated_at, source = excluded.source
+           WHERE excluded.updated_at >= consents.updated_at""",
+        params,
+    )
+    written = max(cur.rowcount, 0)
+    return written, len(params) - written, rejected
+
+
+def upsert_consents(db, rows: Iterable[Mapping[str, Any] | ConsentIn]) -> WriteResult:
+    """Record consent per profile and channel; an update older than the stored one is ignored.
+
+    Absent consent means not granted, so only `granted` rows ever allow contact. A missing
+    `updated_at` means now.
+    """
+    errors: list[str] = []
+    models: list[ConsentIn] = _as_models(rows, ConsentIn, errors)
+    invalid = len(errors)
+    with db.conn:
+        written, stale, rejected = write_consents(db.conn, models, clock.now_iso(db), errors)
+    return WriteResult(written, stale, rejected + invalid, tuple(errors))
+
+
+def write_identities(
+    conn, models: Sequence[IdentityIn], now: str, errors: list[str]
+) -> tuple[int, int, int, list[tuple[str, str]]]:
+    """Insert identifier links in the open transaction; returns (new, known, rejected, keys written)."""
+    known, rejected = _known(conn, models, errors, "identity")
+    params = [(m.kind, m.value, pid, m.source, m.seen_at or now) for m, pid in known]
+    if not params:
+        return 0, 0, rejected, []
+    cur = conn.executemany(
+        """INSERT OR IGNORE INTO identity_links (kind, value, profile_id, source, seen_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        params,
+    )
+    written = max(cur.rowcount, 0)
+    conn.executemany(
+        """INSERT OR IGNORE INTO identities (kind, value, profile_id, source, first_seen_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        params,
+    )
+    return written, len(params) - written, rejected, [(p[0], p[1]) for p in params]
+
+
+def add_identities(
+    db,
+    rows: Iterable[Mapping[str, Any] | IdentityIn],
+    *,
+    resolve: bool = True,
+    settings: IdentitySettings | None = None,
+) -> WriteResult:
+    """Link identifiers to profiles, then merge the profiles the new links connect (when `resolve`).
+
+    Values are normalised first (email case, phone punctuation), so `A@X.com` and `a@x.com` match.
+    The links and the merges they cause are written in one transaction.
+    """
+    errors: list[str] = []
+    models: list[IdentityIn] = _as_models(rows, IdentityIn, errors)
+    invalid = len(errors)
+    conn = db.conn
+    resolution = None
+    with conn:
+        written, unchanged, rejected, keys = write_identities(conn, models, clock.now_iso(db), errors)
+        if resolve and keys:
+            resolution = resolve_identities(db, settings, keys=keys)
+    return WriteResult(written, unchanged, rejected + invalid, tuple(errors), resolution)
+
+
+__all__: Sequence[str] = (
+    "ConsentIn",
+    "EventIn",
+    "IdentityIn",
+    "IngestResult",
+    "ProfileIn",
+    "WriteResult",
+    "add_identities",
+    "clean_properties",
+    "event_tuple",
+    "ingest_events",
+    "upsert_consents",
+    "upsert_profiles",
+    "write_consents",
+    "write_events",
+    "write_identities",
+    "write_profiles",
+)

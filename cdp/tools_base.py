@@ -1,0 +1,123 @@
+"""What every CDP tool shares: the session it acts for, its connection, and one error convention.
+
+Error convention: a tool never returns an error as data. Bad arguments, unknown ids and invalid
+filters raise `ToolException`; every tool is built with `handle_tool_error`, so the model gets a
+ToolMessage with `status="error"` whose content starts with "Error:" and says what to change.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.tools import StructuredTool, ToolException
+from pydantic import BaseModel, ValidationError
+
+from cdp.db import open_cdp
+from cdp.errors import CdpError
+
+_MIGRATED: set[str] = set()
+_MIGRATED_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ToolSession:
+    """Who is calling (agent), for which run (thread, task, campaign), on which CDP file."""
+
+    db_path: str
+    thread_id: str | None
+    task_id: str | None
+    agent: str
+    campaign_id: str | None = None
+
+
+@contextmanager
+def session_db(session: ToolSession, *, write: bool) -> Iterator[Any]:
+    """A fresh connection per tool call (LangGraph may call tools from worker threads).
+
+    The schema is migrated on the first use of a file in this process only: `open_cdp` also
+    re-syncs the clock to `CDP_NOW`, which must not undo a clock another component moved.
+    Read tools get `query_only`, so no argument can turn them into writers.
+    """
+    with _MIGRATED_LOCK:
+        first = session.db_path not in _MIGRATED
+        db = open_cdp(session.db_path, migrate=first)
+        _MIGRATED.add(session.db_path)
+    try:
+        if not write:
+            db.execute("PRAGMA query_only = ON")
+        yield db
+    finally:
+        db.conn.close()
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types only (non-finite floats become None), so any result serialises."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def _error_text(exc: ToolException) -> str:
+    return f"Error: {exc}"
+
+
+def _validation_text(exc: ValidationError | Any) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return f"Error: invalid arguments: {exc}"
+    parts = []
+    for err in errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg")))
+    return "Error: invalid arguments: " + "; ".join(parts) + ". Fix these arguments and call the tool again."
+
+
+def cdp_tool(
+    session: ToolSession,
+    fn: Callable[[Any, Any], Any],
+    args_schema: type[BaseModel],
+    *,
+    write: bool = False,
+) -> StructuredTool:
+    """Wrap `fn(db, args)` as a LangChain tool named after it, described by its docstring.
+
+    Arguments are validated by `args_schema` (defaults filled in), the call gets its own
+    connection, the result is made JSON-safe, and CDP or argument errors become ToolException.
+    """
+
+    def run(**kwargs: Any) -> Any:
+        args = args_schema.model_validate(kwargs)
+        try:
+            with session_db(session, write=write) as db:
+                return json_safe(fn(db, args))
+        except ToolException:
+            raise
+        except (CdpError, ValueError) as exc:
+            raise ToolException(str(exc)) from None
+
+    return StructuredTool.from_function(
+        func=run,
+        name=fn.__name__,
+        description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+        args_schema=args_schema,
+        handle_tool_error=_error_text,
+        handle_validation_error=_validation_text,
+    )
+
+
+def dumps(value: Any) -> str:
+    """The exact text a model sees for a tool result (used by tests that hunt for PII)."""
+    return json.dumps(value, ensure_ascii=False)

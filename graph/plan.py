@@ -1,0 +1,108 @@
+"""The supervisor's plan: a typed task DAG the model fills in one structured call, validated in code."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlannedTask(BaseModel):
+    """One unit of work for one specialist."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="Short unique id, e.g. 'audience'.")
+    agent: str = Field(description="Name of the specialist that does it (see the agent list).")
+    goal: str = Field(min_length=1, max_length=600, description="What the specialist must achieve.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Extra parameters for the task.")
+    depends_on: list[str] = Field(default_factory=list, description="Ids of tasks that must finish first.")
+    acceptance: list[str] = Field(default_factory=list, description="What a finished task must show.")
+
+
+class CampaignSpec(BaseModel):
+    """What the objective says about the campaign itself (offer, channels, budget, timing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: str | None = Field(default=None, description="retention, win-back, re-engagement, cross-sell, ...")
+    channels: list[Literal["email", "sms", "push"]] = Field(default_factory=list)
+    budget: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    discount_pct: float | None = Field(default=None, ge=0, le=90)
+    offer_kind: str | None = Field(default=None, max_length=40)
+    offer_category: str | None = Field(default=None, max_length=40)
+    send_at: str | None = Field(default=None, description="ISO time to send, if the objective says.")
+    promotional: bool = True
+
+
+class Plan(BaseModel):
+    """The whole plan, or a question/refusal when the objective cannot be planned safely."""
+
+    model_config = ConfigDict(extra="forbid")
+    campaign: CampaignSpec = Field(default_factory=CampaignSpec)
+    campaign_name: str = Field(default="", max_length=120, description="Short name for the campaign.")
+    summary: str = Field(default="", max_length=1000, description="One paragraph: the approach.")
+    tasks: list[PlannedTask] = Field(default_factory=list)
+    question: str | None = Field(default=None, description="Ask the user this instead of planning.")
+    refusal: str | None = Field(default=None, description="Why the objective cannot be done.")
+
+
+class PlanError(ValueError):
+    """A plan that cannot run: cycles, unknown agents, dangling or duplicate ids."""
+
+
+def validate_plan(plan: Plan, known_agents: set[str]) -> None:
+    """Raise `PlanError` naming every problem, so the model can be asked once more with it."""
+    if plan.question or plan.refusal:
+        return
+    problems: list[str] = []
+    if not plan.tasks:
+        problems.append("the plan has no tasks")
+    if len(plan.tasks) > 20:
+        problems.append("the plan has more than 20 tasks")
+    ids = [t.id for t in plan.tasks]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(f"duplicate task ids: {', '.join(dupes)}")
+    for task in plan.tasks:
+        if task.agent not in known_agents:
+            problems.append(f"task '{task.id}' names unknown agent '{task.agent}' (known: {', '.join(sorted(known_agents))})")
+        for dep in task.depends_on:
+            if dep not in ids:
+                problems.append(f"task '{task.id}' depends on unknown task '{dep}'")
+            elif dep == task.id:
+                problems.append(f"task '{task.id}' depends on itself")
+    cycle = find_cycle(plan.tasks)
+    if cycle:
+        problems.append("dependency cycle: " + " -> ".join(cycle))
+    if problems:
+        raise PlanError("; ".join(problems))
+
+
+def find_cycle(tasks: list[PlannedTask]) -> list[str] | None:
+    """A dependency cycle as a list of ids (first id repeated at the end), or None."""
+    deps = {t.id: [d for d in t.depends_on if d != t.id] for t in tasks}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in deps.get(node, []):
+            if nxt not in deps:
+                continue
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for tid in deps:
+        if tid not in state:
+            found = visit(tid)
+            if found:
+                return found
+    return None

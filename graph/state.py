@@ -1,0 +1,82 @@
+"""State of the orchestrator graph: ids, statuses, counts and short summaries only.
+
+Audiences, variants and sends live in CDP tables, so a checkpoint stays a few KB whether the audience
+is ten customers or a million. Reducers are named functions so their merge rule is documented.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+RunStatus = Literal[
+    "planning", "running", "completed", "failed", "interrupted", "refused", "needs_input"
+]
+TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
+
+
+def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge per-task maps written by tasks running in parallel; the newer value of a key wins."""
+    merged = dict(left or {})
+    merged.update(right or {})
+    return merged
+
+
+MAX_LOGGED_MESSAGES = 200
+
+
+def append_messages(left: list[dict] | None, right: list[dict] | None) -> list[dict]:
+    """Append structured agent messages (short summaries; the full log is `agent_messages` in the CDP).
+
+    Keeps the last 200 so a long run cannot grow the checkpoint without bound.
+    """
+    return [*(left or []), *(right or [])][-MAX_LOGGED_MESSAGES:]
+
+
+def append_items(left: list[dict] | None, right: list[dict] | None) -> list[dict]:
+    """Append proposals, resolutions or escalations from parallel tasks."""
+    return [*(left or []), *(right or [])]
+
+
+class InputState(TypedDict):
+    """What a caller gives: the objective in plain language."""
+
+    objective: str
+
+
+class OrchestratorState(TypedDict, total=False):
+    """Everything the supervisor tracks between steps."""
+
+    objective: str
+    status: RunStatus
+    #: The validated plan: list of PlannedTask dicts (id, agent, goal, inputs, depends_on, acceptance).
+    plan: list[dict[str, Any]]
+    plan_summary: str
+    campaign_id: str
+    #: Per task: pending/running/done/failed/skipped.
+    task_status: Annotated[dict[str, str], merge_dicts]
+    #: Per task: {agent, status, summary, outputs (ids and counts), error, attempts, llm_calls}.
+    results: Annotated[dict[str, dict[str, Any]], merge_dicts]
+    #: Agents tried per task, in order (fallbacks appended).
+    assignments: Annotated[dict[str, list[str]], merge_dicts]
+    messages: Annotated[list[dict[str, Any]], append_messages]
+    proposals: Annotated[list[dict[str, Any]], append_items]
+    resolutions: Annotated[list[dict[str, Any]], append_items]
+    escalations: Annotated[list[dict[str, Any]], append_items]
+    #: Outcome of launching the campaign through the contact-policy gate (GateResult as a dict).
+    launch: dict[str, Any]
+    llm_calls: Annotated[int, operator.add]
+    replans: Annotated[int, operator.add]
+    report: str
+    error: str
+
+
+class TaskInput(TypedDict):
+    """What the dispatcher sends to a specialist node with `Send`."""
+
+    task: dict[str, Any]
+    agent: str
+    objective: str
+    campaign_id: str
+    inputs: dict[str, Any]
+    attempt: int

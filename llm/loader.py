@@ -1,0 +1,107 @@
+"""The one model loader: `scripted` offline, or any OpenAI-compatible endpoint through ChatOpenAI.
+
+Names: `scripted` (default when no `OPENAI_API_KEY` is set), `openai/<model>` or a bare model name
+(`gpt-4o-mini`, `llama3.1:8b`, `Qwen/Qwen2.5-7B-Instruct`). `MODEL` in the environment (or `.env`)
+names the model when the caller does not; `OPENAI_BASE_URL` points at Ollama, vLLM, llama.cpp ...
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from llm.scripted import Responder, ScriptedChatModel, ScriptedRateLimitError, ScriptedTimeoutError
+
+__all__ = [
+    "DEFAULT_OPENAI_MODEL",
+    "ModelConfigError",
+    "is_transient_error",
+    "load_chat_model",
+    "resolve_model_name",
+]
+
+SCRIPTED = "scripted"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+TIMEOUT_ENV = "CDP_AGENTS_MODEL_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class ModelConfigError(ValueError):
+    """The model asked for cannot be built from the current settings (missing key, bad name)."""
+
+
+def resolve_model_name(name: str | None = None) -> str:
+    """The model a run will use: the explicit name, else `MODEL`, else scripted / the OpenAI default."""
+    chosen = (name or "").strip() or os.environ.get("MODEL", "").strip()
+    if chosen:
+        return chosen
+    return f"openai/{DEFAULT_OPENAI_MODEL}" if os.environ.get("OPENAI_API_KEY") else SCRIPTED
+
+
+def _timeout() -> float:
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ModelConfigError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ModelConfigError(f"{TIMEOUT_ENV} must be positive, got {raw!r}")
+    return value
+
+
+def load_chat_model(name: str | None = None, *, responder: Responder | None = None) -> BaseChatModel:
+    """Build the chat model `name` names (see the module docstring).
+
+    `responder` is used by the scripted model only (its default dispatches on the prompt's role);
+    a real model ignores it. ChatOpenAI is built with temperature 0 and no client retries: retries
+    belong to the graph (LangGraph `RetryPolicy`), which can see and log them.
+    """
+    resolved = resolve_model_name(name)
+    if resolved == SCRIPTED or resolved.startswith(f"{SCRIPTED}/"):
+        return ScriptedChatModel(responder) if responder is not None else ScriptedChatModel()
+    model = resolved.removeprefix("openai/").strip()
+    if not model:
+        raise ModelConfigError(f"model name {resolved!r} has no model after 'openai/'")
+    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not api_key:
+        raise ModelConfigError(
+            f"model '{model}' needs OPENAI_API_KEY: set it in .env (copy .env.example), e.g. "
+            "OPENAI_API_KEY=sk-... for OpenAI, or any non-empty value such as OPENAI_API_KEY=ollama "
+            "with OPENAI_BASE_URL=http://localhost:11434/v1 for a local server; or use --model scripted "
+            "to run offline"
+        )
+    from langchain_openai import ChatOpenAI  # imported here: the offline path never needs the client
+
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "api_key": api_key,
+        "base_url": os.environ.get("OPENAI_BASE_URL", "").strip() or None,
+        "temperature": 0,
+        "timeout": _timeout(),
+        "max_retries": 0,
+    }
+    return ChatOpenAI(**kwargs)
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether a model call that raised `exc` is worth retrying (for `RetryPolicy(retry_on=...)`).
+
+    LangGraph's default `retry_on` does not retry `TimeoutError` (it is an `OSError`), so the graph
+    should pass this instead: timeouts, rate limits, dropped connections and 5xx answers are retried;
+    bad requests, auth errors and parsing errors are not.
+    """
+    if isinstance(exc, ScriptedTimeoutError | ScriptedRateLimitError | TimeoutError | ConnectionError):
+        return True
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on it
+        return False
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return False
