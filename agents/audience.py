@@ -25,14 +25,21 @@ def _check(run: AgentRun, env: AgentEnv) -> str | None:
 
 
 def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
+    from cdp.audience import segment_summary
+    from graph.run_info import cdp_session
+
     saved = _saved(run)
     assert saved is not None  # _check guarantees it
+    with cdp_session(env.db_path) as db:  # composition read by code, not taken from the model
+        summary = segment_summary(db, saved["segment_id"])
     return {
+        "languages": list(summary.get("by_language", {}))[:6],
+        "categories": [c for c in summary.get("by_favorite_category", {}) if not c.startswith("(")][:4],
+        "tiers": list(summary.get("by_tier", {})),
         "segment_id": saved["segment_id"],
         "audience_size": int(saved.get("size", 0)),
-        "filter": saved.get("filter"),
-        "filter_description": saved.get("description") or saved.get("filter_description"),
-        "traits_written": [r.get("name") for r in run.results_of("write_segment_trait") if isinstance(r, dict)],
+        "filter_description": saved.get("filter") if isinstance(saved.get("filter"), str) else None,
+        "traits_written": saved.get("traits_written", []),
     }
 
 

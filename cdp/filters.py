@@ -11,6 +11,7 @@ parameter, so no text from a model or from the CDP can reach the SQL itself.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -53,6 +54,10 @@ MAX_DEPTH = 8
 MAX_NODES = 200
 MAX_IN_VALUES = 500
 MAX_TEXT = 200
+#: SQLite binds integers as signed 64-bit; anything wider would fail at query time instead of here.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: Kinds that have no order worth comparing: only eq, in and is_null apply to them.
+UNORDERED_KINDS = ("text", "tier", "country", "bool")
 
 
 def _check_scalar(field: str, kind: FieldKind, value: Any) -> Any:
@@ -62,6 +67,8 @@ def _check_scalar(field: str, kind: FieldKind, value: Any) -> Any:
             raise ValueError(f"field '{field}' takes a number, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"field '{field}' takes a finite number, got {value!r}")
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"field '{field}' takes a number, got one too large for a 64-bit integer")
         return value
     if kind == "bool":
         if value in (True, False, 0, 1):
@@ -75,7 +82,7 @@ def _check_scalar(field: str, kind: FieldKind, value: Any) -> Any:
         if value not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {value!r}")
     elif kind == "country":
-        if len(value) != 2 or not value.isalpha() or not value.isupper():
+        if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
             raise ValueError(f"country takes an ISO 3166 alpha-2 code such as 'DE', got {value!r}")
     elif kind == "timestamp":
         try:
@@ -83,6 +90,11 @@ def _check_scalar(field: str, kind: FieldKind, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"field '{field}' takes an ISO timestamp, got {value!r}") from None
     return value
+
+
+def _is_null_flag(value: Any) -> bool:
+    """True for the only values is_null accepts; by identity, so 0 and 1 (== False/True) are refused."""
+    return value is None or value is True or value is False
 
 
 class Condition(BaseModel):
@@ -100,8 +112,10 @@ class Condition(BaseModel):
             raise ValueError(f"unknown field '{self.field}'; known fields: {', '.join(FIELDS)}")
         v = self.value
         if self.op == "is_null":
-            if v not in (None, True, False):
+            if not _is_null_flag(v):
                 raise ValueError("is_null takes true (is null), false (is not null) or no value")
+        elif self.op in ("gte", "lte", "between") and kind in UNORDERED_KINDS:
+            raise ValueError(f"'{self.op}' does not apply to field '{self.field}'")
         elif self.op == "in":
             if not isinstance(v, list) or not v:
                 raise ValueError(f"'in' on '{self.field}' takes a non-empty list")
@@ -116,8 +130,6 @@ class Condition(BaseModel):
                 raise ValueError(f"'between' on '{self.field}': low {low!r} is above high {high!r}")
             object.__setattr__(self, "value", [low, high])
         else:
-            if self.op in ("gte", "lte") and kind in ("text", "tier", "country", "bool"):
-                raise ValueError(f"'{self.op}' does not apply to field '{self.field}'")
             object.__setattr__(self, "value", _check_scalar(self.field, kind, v))
         return self
 
@@ -139,13 +151,15 @@ class TraitCondition(BaseModel):
 
     @model_validator(mode="after")
     def _validate(self) -> TraitCondition:
-        if self.op == "eq" and not isinstance(self.value, str | int | float):
+        if self.op == "eq" and (isinstance(self.value, bool) or not isinstance(self.value, str | int | float)):
             raise ValueError(f"trait '{self.trait}' eq takes one text or number value")
         if self.op == "in" and (
             not isinstance(self.value, list) or not self.value or len(self.value) > MAX_IN_VALUES
         ):
             raise ValueError(f"trait '{self.trait}' in takes a non-empty list")
-        if self.op == "is_null" and self.value not in (None, True, False):
+        if self.op == "in" and any(isinstance(x, bool) or not isinstance(x, str | int | float) for x in self.value):
+            raise ValueError(f"trait '{self.trait}' in takes text or number values")
+        if self.op == "is_null" and not _is_null_flag(self.value):
             raise ValueError("is_null takes true, false or no value")
         return self
 
@@ -168,20 +182,24 @@ class Not(BaseModel):
 _KEYS = {"field": "condition", "segment": "segment", "trait": "trait", "all": "all", "any": "any", "not": "not"}
 
 
+#: The tag of each node model, so already-built nodes can sit inside a dict tree.
+_MODEL_TAGS: dict[type, str] = {
+    Condition: "condition",
+    SegmentRef: "segment",
+    TraitCondition: "trait",
+    AllOf: "all",
+    AnyOf: "any",
+    Not: "not",
+}
+
+
 def _kind(value: Any) -> str | None:
     if isinstance(value, dict):
         for key, tag in _KEYS.items():
             if key in value:
                 return tag
         return None
-    return {
-        Condition: "condition",
-        SegmentRef: "segment",
-        TraitCondition: "trait",
-        AllOf: "all",
-        AnyOf: "any",
-        Not: "not",
-    }.get(type(value))
+    return _MODEL_TAGS.get(type(value))
 
 
 FilterExpr = Annotated[
@@ -223,14 +241,79 @@ def _children(node: Any) -> list[Any]:
 
 def _check_size(node: Any, depth: int = 1) -> int:
     if depth > MAX_DEPTH:
-        raise FilterError(f"filter is nested deeper than {MAX_DEPTH} levels")
+        raise FilterError(_TOO_DEEP)
     return 1 + sum(_check_size(c, depth + 1) for c in _children(node))
+
+
+#: Up to this many containers deep (dicts and lists) a valid filter can go: each level of nodes is
+#: a dict, all/any add a list between levels, and an `in`/`between` value is one more list.
+_MAX_CONTAINER_DEPTH = 2 * MAX_DEPTH + 1
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_TOO_DEEP = f"filter is nested deeper than {MAX_DEPTH} levels"
+
+
+def _check_raw_depth(data: Any) -> None:
+    """Refuse over-deep input before pydantic sees it, so the error is one short line.
+
+    Depth counts dicts (filter nodes) against MAX_DEPTH and all containers against a looser bound.
+    Both walks are iterative, so no input can exhaust the Python stack here.
+    """
+    if isinstance(data, str | bytes):
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        nodes = containers = 0
+        stack: list[bytes] = []
+        for m in _JSON_TOKEN.finditer(raw):
+            token = m.group()
+            if token in (b"{", b"["):
+                stack.append(token)
+                containers += 1
+                nodes += token == b"{"
+                if nodes > MAX_DEPTH or containers > _MAX_CONTAINER_DEPTH:
+                    raise FilterError(_TOO_DEEP)
+            elif token in (b"}", b"]") and stack:
+                containers -= 1
+                nodes -= stack.pop() == b"{"
+        return
+    # Depth-first, so even a self-referencing structure reaches the limit after a few steps.
+    todo: list[tuple[Any, int, int]] = [(data, 0, 0)]
+    while todo:
+        value, nodes, containers = todo.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+            nodes += 1
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        containers += 1
+        if nodes > MAX_DEPTH or containers > _MAX_CONTAINER_DEPTH:
+            raise FilterError(_TOO_DEEP)
+        todo.extend((child, nodes, containers) for child in children)
+
+
+_TAGS = frozenset(_KEYS.values())
+
+
+def _error_path(loc: tuple[Any, ...]) -> str:
+    """The error location in the user's own keys: `all.0.any.1.value`, without pydantic's union tags."""
+    parts: list[str] = []
+    expect_tag = True  # a union tag comes first, and after each list index or `not`
+    for p in loc:
+        text = str(p)
+        if text.startswith("function-"):
+            continue
+        if expect_tag and text in _TAGS:
+            expect_tag = False
+            continue
+        parts.append(text)
+        expect_tag = isinstance(p, int) or text == "not"
+    return ".".join(parts)
 
 
 def _format_errors(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "condition", "all", "any")))
+        loc = _error_path(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(dict.fromkeys(parts))
@@ -241,6 +324,7 @@ def parse_filter(data: Any) -> AudienceFilter:
     if isinstance(data, AudienceFilter):
         parsed = data
     else:
+        _check_raw_depth(data)
         try:
             if isinstance(data, str | bytes):
                 parsed = AudienceFilter.model_validate_json(data)
@@ -249,7 +333,7 @@ def parse_filter(data: Any) -> AudienceFilter:
         except ValidationError as exc:
             raise FilterError(f"invalid audience filter: {_format_errors(exc)}") from None
         except RecursionError:
-            raise FilterError(f"filter is nested deeper than {MAX_DEPTH} levels") from None
+            raise FilterError(_TOO_DEEP) from None
     if _check_size(parsed.root) > MAX_NODES:
         raise FilterError(f"filter has more than {MAX_NODES} conditions")
     return parsed

@@ -573,7 +573,9 @@ def decide(
             f"{campaign_id!r} step {step}; nothing was committed"
         )
     rules = _rule_texts(policy, holdout, budget)
-    rule_case = " ".join(f"WHEN '{reason}' THEN '{text}'" for reason, text in rules.items())
+    rule_case = " ".join(
+        "WHEN '{}' THEN '{}'".format(reason, text.replace("'", "''")) for reason, text in rules.items()
+    )
     conn.execute(
         f"""INSERT OR IGNORE INTO decisions (campaign_id, profile_id, channel, step, outcome, reason_code,
                 rule, evidence, thread_id, task_id, agent, created_at)

@@ -8,6 +8,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdp import audience
+from cdp.tools_traits import Derivation, write_segment_trait
 from cdp.audience import SubgroupField
 from cdp.filters import FIELDS, MAX_DEPTH, MAX_IN_VALUES, MAX_NODES
 from cdp.migrations.m001_core import TIERS
@@ -111,6 +112,11 @@ class PreviewArgs(FilterArgs):
 class SaveArgs(FilterArgs):
     name: str = Field(min_length=1, max_length=80, description="short name, e.g. 'DE at-risk email'")
     description: str = Field("", max_length=500, description="why this audience, in one or two sentences")
+    derive_traits: list[Derivation] = Field(
+        default_factory=list,
+        description="bands to write as traits for every member right after saving "
+        "(churn_band, value_band, engagement_band), visible to all agents",
+    )
 
 
 class SegmentArgs(BaseModel):
@@ -168,7 +174,7 @@ def audience_tools(session: ToolSession) -> list[BaseTool]:
         use it by id. Saving the same filter again in the same task replaces it (safe to retry).
         Returns segment_id, name, size and the filter in words. Check the size with count_audience
         first."""
-        return audience.save_segment(
+        saved = audience.save_segment(
             db,
             args.filter,
             name=args.name,
@@ -177,6 +183,9 @@ def audience_tools(session: ToolSession) -> list[BaseTool]:
             thread_id=session.thread_id,
             task_id=session.task_id,
         )
+        for band in args.derive_traits:
+            write_segment_trait(db, saved["segment_id"], band, source=session.agent, value_from=band)
+        return {**saved, "traits_written": list(args.derive_traits)}
 
     def segment_summary(db, args: SegmentArgs) -> dict[str, Any]:
         """Describe a saved segment's current members: same figures as count_audience (size, by

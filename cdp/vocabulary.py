@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
 SegmentWord = Literal["at-risk", "lapsed", "new", "high-value", "active", "loyal"]
 SEGMENT_WORDS: tuple[str, ...] = ("at-risk", "lapsed", "new", "high-value", "active", "loyal")
@@ -29,11 +29,18 @@ class SegmentVocabulary:
 
     @classmethod
     def from_env(cls) -> SegmentVocabulary:
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = os.environ.get(f"CDP_SEGMENT_{f.name.upper()}")
+            name = f"CDP_SEGMENT_{f.name.upper()}"
+            raw = os.environ.get(name)
             if raw:
-                values[f.name] = type(f.default)(raw)
+                # Each setting keeps the type of its default (whole days/orders stay integers).
+                convert = int if isinstance(f.default, int) else float
+                try:
+                    values[f.name] = convert(raw)
+                except ValueError:
+                    kind = "a whole number" if convert is int else "a number"
+                    raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
         return cls(**values)
 
     def describe(self) -> dict[str, str]:

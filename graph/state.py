@@ -80,3 +80,5 @@ class TaskInput(TypedDict):
     campaign_id: str
     inputs: dict[str, Any]
     attempt: int
+    #: [task_id, agent] of the tasks that depend on this one (p2p hands outputs to them directly).
+    consumers: list[list[str]]

@@ -309,7 +309,19 @@ def _nested(depth: int) -> dict:
         ({"trait": "churn_band", "op": "gte", "value": "x"}, "Input should be 'eq', 'in' or 'is_null'"),
         ({"trait": "churn_band", "op": "eq", "value": ["x"]}, "eq takes one text or number value"),
         ({"trait": "churn_band", "op": "in", "value": []}, "in takes a non-empty list"),
-        ({"all": []}, "at least 1 item"),
+        ({"all": []}, "all: List should have at least 1 item"),
+        ({"any": []}, "any: List should have at least 1 item"),
+        ({"not": {"all": [C("tier", "eq", "vip"), {"any": []}]}}, "not.all.1.any: List should have"),
+        (C("city", "between", ["a", "b"]), "'between' does not apply to field 'city'"),
+        (C("tier", "between", ["premium", "vip"]), "'between' does not apply to field 'tier'"),
+        (C("country", "between", ["DE", "FR"]), "'between' does not apply to field 'country'"),
+        (C("consent_email", "between", [0, 1]), "'between' does not apply to field 'consent_email'"),
+        (C("country", "lte", "DE"), "'lte' does not apply to field 'country'"),
+        (C("country", "eq", "ÄÖ"), "ISO 3166"),
+        (C("country", "in", ["DE", "ΑΒ"]), "ISO 3166"),
+        ({"trait": "churn_band", "op": "eq", "value": True}, "eq takes one text or number value"),
+        ({"trait": "churn_band", "op": "eq", "value": None}, "eq takes one text or number value"),
+        ({"trait": "churn_band", "op": "in", "value": ["x", False]}, "in takes text or number values"),
         ({"any": [C("tier", "eq", "vip"), {"foo": 1}]}, "each filter node needs one of the keys"),
         ({}, "each filter node needs one of the keys"),
         ([C("tier", "eq", "vip")], "each filter node needs one of the keys"),
@@ -318,10 +330,10 @@ def _nested(depth: int) -> dict:
         (b"\xff\xfe", "Invalid JSON"),
         (42, "each filter node needs one of the keys"),
         (None, "each filter node needs one of the keys"),
-        ({"not": C("tier", "eq", "gold")}, "not.not: tier must be one of"),
+        ({"not": C("tier", "eq", "gold")}, "not: tier must be one of"),
+        ({"all": [{"any": [C("tier", "eq", "gold")]}]}, "all.0.any.0: tier must be one of"),
         (_nested(MAX_DEPTH + 1), f"nested deeper than {MAX_DEPTH} levels"),
-        # pydantic's own depth guard answers first here ("maximum validation depth exceeded")
-        (_nested(5000), "depth"),
+        (_nested(5000), f"nested deeper than {MAX_DEPTH} levels"),
         ({"any": [C("tier", "eq", "vip")] * MAX_NODES}, f"more than {MAX_NODES} conditions"),
     ],
     ids=lambda v: _id(v),
@@ -352,22 +364,58 @@ def test_parse_is_idempotent_and_describes_in_words(small_db):
     assert describe_filter(f) == "at-risk and country in (DE, FR) and not (open_ticket = 1)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cdp/filters.py accepts integers SQLite cannot bind; fix: reject |int| > 2**63-1 in _check_scalar",
+@pytest.mark.parametrize(
+    "bad",
+    [
+        C("orders_count", "eq", 10**30),
+        C("orders_count", "gte", 2**63),
+        C("orders_count", "lte", -(2**63) - 1),
+        C("orders_count", "in", [1, 2**64]),
+        C("lifetime_value", "between", [0, 10**19]),
+    ],
+    ids=lambda v: _id(v),
 )
-def test_integers_beyond_sqlite_range_are_rejected_at_compile_time(small_db):
-    with pytest.raises(FilterError, match="too large"):
-        compile_filter(C("orders_count", "eq", 10**30), small_db)
+def test_integers_beyond_sqlite_range_are_rejected_at_compile_time(small_db, bad):
+    with pytest.raises(FilterError, match=f"'{bad['field']}'.*too large"):
+        compile_filter(bad, small_db)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cdp/filters.py: is_null with value 0 passes validation (0 == False) but compiles to IS NULL",
-)
-def test_is_null_zero_is_not_read_as_true(small_db):
-    try:
-        got = matches(small_db, C("days_since_purchase", "is_null", 0))
-    except FilterError:
-        return  # rejecting 0 is a fine fix too
-    assert got == matches(small_db, C("days_since_purchase", "is_null", False))
+def test_integers_at_the_edge_of_sqlite_range_still_compile(small_db):
+    assert matches(small_db, C("orders_count", "between", [-(2**63), 2**63 - 1])) == ALL
+
+
+@pytest.mark.parametrize("value", [0, 1, 0.0, 1.0, "true", [], [True]])
+def test_is_null_takes_only_true_false_or_nothing(small_db, value):
+    """0 == False and 1 == True in Python; a guard comparing by equality would read 0 as "is null"."""
+    with pytest.raises(FilterError, match="is_null takes true"):
+        compile_filter(C("days_since_purchase", "is_null", value), small_db)
+    with pytest.raises(FilterError, match="is_null takes true"):
+        compile_filter({"trait": "churn_band", "op": "is_null", "value": value}, small_db)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 50, 5000, 200_000])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_deep_nesting_gives_one_short_error(small_db, depth, as_json):
+    """Checked on the raw input before pydantic, so no validation depth error and no RecursionError."""
+    bad: object = _nested(depth)
+    if as_json:
+        bad = "{\"not\": " * (depth - 1) + json.dumps(C("tier", "eq", "vip")) + "}" * (depth - 1)
+    with pytest.raises(FilterError) as err:
+        compile_filter(bad, small_db)
+    assert str(err.value) == f"filter is nested deeper than {MAX_DEPTH} levels"
+
+
+def test_deep_lists_and_self_reference_are_refused_quickly(small_db):
+    deep_list: list = []
+    for _ in range(100_000):
+        deep_list = [deep_list]
+    loop: dict = {"all": []}
+    loop["all"].extend([loop, loop])
+    for bad in (C("orders_count", "in", deep_list), loop, "[" * 100_000):
+        with pytest.raises(FilterError, match="nested deeper"):
+            compile_filter(bad, small_db)
+
+
+def test_brackets_inside_json_strings_do_not_count_as_depth(small_db):
+    text = json.dumps(C("city", "eq", '{{{{{{{{{{[[[[[[[[[[\\"'))
+    assert matches(small_db, text) == set()

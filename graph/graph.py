@@ -1,0 +1,55 @@
+"""The orchestrator graph: plan once, dispatch many, resolve, launch through the gate, synthesize.
+
+`builder` is the uncompiled graph (tests compile it with their own checkpointer); `graph` is the
+compiled graph LangGraph Studio loads (`langgraph.json`), without a checkpointer of its own.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import START, StateGraph
+from langgraph.types import RetryPolicy
+
+from agents.registry import REGISTRY, validate_registry
+from graph.context import Context
+from graph.nodes.dispatch import dispatch
+from graph.nodes.human import human
+from graph.nodes.launch import launch
+from graph.nodes.resolve import resolve
+from graph.nodes.specialists import make_specialist_node, on_specialist_error
+from graph.nodes.supervisor import supervisor
+from graph.nodes.synthesize import synthesize
+from graph.state import InputState, OrchestratorState, TaskInput
+from llm.loader import is_transient_error
+
+RECURSION_LIMIT = 200
+MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, max_interval=5.0, retry_on=is_transient_error)
+
+
+def build_graph() -> StateGraph:
+    validate_registry()
+    g = StateGraph(OrchestratorState, context_schema=Context, input_schema=InputState)
+    g.add_node("supervisor", supervisor, retry_policy=MODEL_RETRY, destinations=("dispatch", "synthesize"))
+    g.add_node(
+        "dispatch",
+        dispatch,
+        destinations=(*REGISTRY, "launch", "resolve", "human", "synthesize"),
+    )
+    for name in REGISTRY:
+        g.add_node(
+            name,
+            make_specialist_node(name),
+            input_schema=TaskInput,
+            retry_policy=MODEL_RETRY,
+            error_handler=on_specialist_error,
+        )
+        g.add_edge(name, "dispatch")
+    g.add_node("launch", launch, destinations=("dispatch",))
+    g.add_node("resolve", resolve, destinations=("dispatch",))
+    g.add_node("human", human, destinations=("dispatch", "synthesize"))
+    g.add_node("synthesize", synthesize, retry_policy=MODEL_RETRY)
+    g.add_edge(START, "supervisor")
+    return g
+
+
+builder = build_graph()
+graph = builder.compile(name="cdp-agents").with_config(recursion_limit=RECURSION_LIMIT)

@@ -1,0 +1,1 @@
+"""Nodes of the orchestrator graph, one module each."""

@@ -1,0 +1,74 @@
+"""Launch: approval for high-impact sends, then the contact-policy gate schedules them.
+
+Nothing before the `interrupt()` writes anything, and the gate is idempotent, so a resumed or
+re-run launch never sends twice. The gate reads consent, complaints and suppression traits at the
+moment it runs, so a complaint that arrives while the run waits for approval still stops that
+customer's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from cdp import clock
+from cdp.gate import run_gate
+from graph.context import Context
+from graph.messages import HUMAN, SUPERVISOR, record_message
+from graph.nodes.approval import read_decision
+from graph.nodes.dispatch import pending_launch
+from graph.run_info import cdp_session, thread_id_of
+from graph.state import OrchestratorState
+
+
+def launch(
+    state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["dispatch"]]:
+    ctx = runtime.context or Context()
+    tid = pending_launch(state)
+    if tid is None:
+        return Command(goto="dispatch")
+    result = state["results"][tid]
+    campaign_id = state["campaign_id"]
+    preview = (result.get("outputs") or {}).get("preview") or {}
+    planned = int(preview.get("scheduled", 0))
+    thread_id = thread_id_of(config, state.get("objective", ""))
+    decision, decided_by = "approve", "auto"
+    if ctx.approval == "deny":
+        decision, decided_by = "deny", "setting"
+    elif ctx.approval == "ask" and planned > ctx.approval_threshold:
+        answer = interrupt({
+            "kind": "approval",
+            "question": f"Schedule {planned:,} messages for campaign {campaign_id}?",
+            "options": ["approve", "deny"],
+            "campaign_id": campaign_id,
+            "preview": preview,
+        })
+        decision, decided_by = read_decision(answer), HUMAN
+    messages: list[dict[str, Any]] = []
+    launch_info: dict[str, Any] = {"decision": decision, "decided_by": decided_by}
+    with cdp_session(ctx.db_path) as db:
+        if decision == "approve":
+            gate = run_gate(db, campaign_id, step=0, policy=ctx.policy())
+            launch_info.update(gate.to_dict())
+            new_status = "scheduled"
+        else:
+            new_status = "denied"
+        with db.conn:
+            db.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE campaign_id = ?",
+                       [new_status, clock.now_iso(db), campaign_id])
+        messages.append(record_message(
+            db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient="activation", task_id=tid,
+            payload={"summary": f"launch {decision} ({decided_by}): {launch_info.get('scheduled', 0)} scheduled",
+                     "decision": decision},
+            protocol=ctx.protocol, dedupe_key=f"launch:{tid}",
+        ))
+    outputs = {**(result.get("outputs") or {}), "launched": True, "decision": decision}
+    return Command(goto="dispatch", update={
+        "launch": launch_info,
+        "results": {tid: {**result, "outputs": outputs}},
+        "messages": messages,
+    })

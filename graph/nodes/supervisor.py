@@ -1,0 +1,117 @@
+"""Supervisor: turns the objective into a validated task DAG in one structured model call."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from agents.registry import REGISTRY, describe_agents
+from cdp import clock
+from cdp.vocabulary import SegmentVocabulary
+from graph.context import Context
+from graph.messages import SUPERVISOR, record_message
+from graph.plan import Plan, PlanError, validate_plan
+from graph.run_info import campaign_id_for, cdp_session, thread_id_of
+from graph.state import OrchestratorState
+from llm.loader import load_chat_model
+from prompts import load_prompt
+
+MAX_OBJECTIVE_CHARS = 4000
+
+
+def _reject(status: str, message: str) -> Command:
+    return Command(goto="synthesize", update={"status": status, "error": message, "plan": []})
+
+
+def upsert_run(db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None) -> None:
+    now = clock.now_iso(db)
+    with db.conn:
+        db.execute(
+            "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET status = excluded.status, "
+            "campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), updated_at = excluded.updated_at",
+            [thread_id, objective[:2000], status, ctx.protocol, ctx.model, campaign_id, now, now],
+        )
+
+
+def supervisor(
+    state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["dispatch", "synthesize"]]:
+    ctx = runtime.context or Context()
+    objective = (state.get("objective") or "").strip()
+    if not objective:
+        return _reject("needs_input", "The objective is empty: say what the campaign should achieve, "
+                       "e.g. 'win back lapsed premium customers in Germany by email'.")
+    if len(objective) > MAX_OBJECTIVE_CHARS:
+        return _reject("needs_input", f"The objective is {len(objective):,} characters long; state it in "
+                       f"under {MAX_OBJECTIVE_CHARS:,} characters.")
+    thread_id = thread_id_of(config, objective)
+    model = load_chat_model(ctx.model)
+    planner = model.with_structured_output(Plan)
+    prompt = load_prompt(
+        "supervisor",
+        agents=describe_agents(),
+        vocabulary=json.dumps(SegmentVocabulary.from_env().describe()),
+        now=clock.now_iso(),
+    )
+    messages = [SystemMessage(prompt), HumanMessage(objective)]
+    calls = 0
+    problem = ""
+    plan: Plan | None = None
+    for _ in range(2):  # the first answer, and once more with the error
+        calls += 1
+        try:
+            candidate = planner.invoke(messages)
+            if not isinstance(candidate, Plan):
+                candidate = Plan.model_validate(candidate)
+            validate_plan(candidate, set(REGISTRY))
+            plan = candidate
+            break
+        except (PlanError, ValidationError, ValueError) as exc:
+            problem = str(exc)[:1500]
+            messages.append(HumanMessage(f"That plan is invalid: {problem}. Return a corrected plan."))
+    if plan is None:
+        return Command(goto="synthesize", update={
+            "status": "failed", "plan": [], "llm_calls": calls,
+            "error": f"The supervisor could not produce a valid plan: {problem}"})
+    if plan.refusal or plan.question:
+        status = "refused" if plan.refusal else "needs_input"
+        return Command(goto="synthesize", update={
+            "status": status, "plan": [], "llm_calls": calls, "error": plan.refusal or plan.question})
+    campaign_id = campaign_id_for(thread_id)
+    spec = plan.campaign
+    with cdp_session(ctx.db_path) as db:
+        now = clock.now_iso(db)
+        with db.conn:
+            db.execute(
+                """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
+                    offer_kind, offer_category, discount_pct, budget, currency, holdout_pct, channels, send_at,
+                    created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (campaign_id) DO NOTHING""",
+                [campaign_id, plan.campaign_name or objective[:80], objective, spec.goal, thread_id,
+                 int(spec.promotional), spec.offer_kind, spec.offer_category, spec.discount_pct, spec.budget,
+                 spec.currency, ctx.holdout_pct, json.dumps(spec.channels), spec.send_at, now, now],
+            )
+        upsert_run(db, thread_id, objective, "running", ctx, campaign_id)
+        note = record_message(
+            db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=SUPERVISOR, task_id=None,
+            payload={"summary": f"plan with {len(plan.tasks)} tasks", "tasks": [t.id for t in plan.tasks]},
+            protocol=ctx.protocol, dedupe_key="plan",
+        )
+    return Command(goto="dispatch", update={
+        "status": "running",
+        "plan": [t.model_dump() for t in plan.tasks],
+        "plan_summary": plan.summary,
+        "campaign_id": campaign_id,
+        "task_status": {t.id: "pending" for t in plan.tasks},
+        "assignments": {t.id: [t.agent] for t in plan.tasks},
+        "llm_calls": calls,
+        "messages": [note],
+    })

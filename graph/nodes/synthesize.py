@@ -1,0 +1,55 @@
+"""Synthesizer: one model call for the narrative, facts assembled in code, run status recorded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from cdp import clock
+from graph.context import Context
+from graph.nodes.supervisor import upsert_run
+from graph.report import facts_markdown, run_facts
+from graph.run_info import cdp_session, thread_id_of
+from graph.state import OrchestratorState
+from llm.loader import load_chat_model
+from prompts import load_prompt
+
+
+def final_status(state: OrchestratorState) -> str:
+    status = state.get("status") or "failed"
+    if status != "running":
+        return status
+    statuses = (state.get("task_status") or {}).values()
+    return "completed" if statuses and all(s == "done" for s in statuses) else "failed"
+
+
+def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    ctx = runtime.context or Context()
+    status = final_status(state)
+    thread_id = thread_id_of(config, state.get("objective", ""))
+    with cdp_session(ctx.db_path) as db:
+        facts = run_facts(db, state, status)
+        calls = 0
+        narrative = state.get("error") or ""
+        if state.get("plan"):
+            model = load_chat_model(ctx.model)
+            reply = model.invoke([
+                SystemMessage(load_prompt("synthesizer")),
+                HumanMessage(json.dumps(facts, default=str)),
+            ])
+            calls = 1
+            narrative = str(reply.content or "").strip() or narrative
+        report = facts_markdown(facts, narrative)
+        if state.get("campaign_id") and status != "completed":
+            with db.conn:
+                db.execute(
+                    "UPDATE campaigns SET status = CASE WHEN status = 'scheduled' THEN status ELSE ? END, "
+                    "updated_at = ? WHERE campaign_id = ?",
+                    [status, clock.now_iso(db), state["campaign_id"]],
+                )
+        upsert_run(db, thread_id, state.get("objective", ""), status, ctx, state.get("campaign_id"))
+    return {"status": status, "report": report, "llm_calls": calls}

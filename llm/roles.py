@@ -1,0 +1,315 @@
+"""What the offline scripted model answers for each role, the way a competent model would.
+
+Every answer is derived from the conversation: the objective (parsed with the grammar in
+`llm.grammar`), the task and upstream outputs in the task message, and the tool results so far.
+Nothing here knows an example objective. A specialist does its whole task in one answer where the
+tools allow it (all tool calls plus `finish`), and reacts to tool results when it needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from llm.grammar import Brief, parse_objective
+from llm.scripted import ScriptedRequest, register_role
+
+DEFAULT_CHANNELS = ["email", "push", "sms"]
+GROWTH_WORDS = re.compile(r"\b(grow|growth|revenue|reach|expand|maximi[sz]e|scale)\b", re.I)
+
+
+def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "args": args}
+
+
+def _finish(summary: str) -> dict[str, Any]:
+    return _call("finish", {"summary": summary})
+
+
+def _task(request: ScriptedRequest) -> dict[str, Any]:
+    for text in request.human_texts():
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and "task_id" in data:
+            return data
+    return {}
+
+
+def _upstream(task: dict[str, Any], key: str) -> Any:
+    for outputs in ((task.get("inputs") or {}).get("upstream") or {}).values():
+        if isinstance(outputs, dict) and outputs.get(key) is not None:
+            return outputs[key]
+    return None
+
+
+def _results(request: ScriptedRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for msg in request.tool_results():
+        try:
+            out[msg.name or ""] = json.loads(msg.text)
+        except ValueError:
+            out[msg.name or ""] = msg.text
+    return out
+
+
+def _tool_results_by_name(request: ScriptedRequest) -> dict[str, Any]:
+    """Latest successful result of each tool in the whole conversation."""
+    ids: dict[str, str] = {}
+    for m in request.messages:
+        for call in getattr(m, "tool_calls", None) or []:
+            ids[call["id"]] = call["name"]
+    out: dict[str, Any] = {}
+    for m in request.messages:
+        if m.type == "tool" and getattr(m, "status", "success") != "error":
+            try:
+                out[ids.get(m.tool_call_id, "")] = json.loads(m.text)
+            except ValueError:
+                continue
+    return out
+
+
+def _brief(text: str) -> Brief:
+    return parse_objective(text)
+
+
+# ------------------------------------------------------------------------------------------- supervisor
+
+
+def _plan_tasks(brief: Brief, agents: set[str], objective: str) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+
+    def add(tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str]) -> None:
+        if agent in agents:
+            tasks.append({"id": tid, "agent": agent, "goal": goal, "depends_on": [d for d in deps if d in ids()],
+                          "acceptance": acceptance, "inputs": {}})
+
+    def ids() -> set[str]:
+        return {t["id"] for t in tasks}
+
+    add("audience", "audience", f"Build and save the audience: {brief.describe()}", [],
+        ["segment saved", "size checked"])
+    add("baseline", "analytics", "Baseline KPIs of the segment and the holdout for measurement", ["audience"],
+        ["baseline figures"])
+    if brief.budget is not None:
+        add("budget", "budget", f"Forecast cost against the budget of {brief.budget.amount:g} "
+            f"{brief.budget.currency} and propose the largest affordable audience", ["audience"], ["forecast"])
+        if GROWTH_WORDS.search(objective):
+            add("growth", "growth", "Size a wider audience that serves the growth goal and propose it",
+                ["audience"], ["proposal"])
+    add("service", "service", "Check tickets and complaints in the audience and pause whoever needs it",
+        ["audience"], ["service check done"])
+    add("content", "content", "Write message variants per language and category", ["audience"],
+        ["variants saved"])
+    add("compliance", "compliance", "Review the variants against claim and language rules", ["content"],
+        ["content reviewed"])
+    add("activation", "activation", "Pick channels and timing per customer and stage the sends",
+        ["content", "compliance", "service", "budget", "growth"], ["sends staged"])
+    add("results", "analytics", "Summarise what was scheduled, held out and suppressed", ["activation"],
+        ["results read"])
+    return tasks
+
+
+@register_role("supervisor")
+def supervisor(request: ScriptedRequest) -> dict[str, Any]:
+    objective = next((t for t in request.human_texts() if not t.startswith("That plan is invalid")), "")
+    brief = _brief(objective)
+    if brief.refusal:
+        return {"refusal": brief.refusal, "tasks": []}
+    if brief.question:
+        return {"question": brief.question, "tasks": []}
+    agents = set(re.findall(r"^- ([a-z_]+):", request.system_text, re.M))
+    campaign = {
+        "goal": brief.goal,
+        "channels": list(brief.channels),
+        "budget": brief.budget.amount if brief.budget else None,
+        "currency": brief.budget.currency if brief.budget else None,
+        "discount_pct": brief.discount_pct,
+        "offer_kind": brief.offer_kind or ("discount" if brief.discount_pct else None),
+        "offer_category": brief.categories[0] if brief.categories else None,
+        "send_at": brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if brief.send_at else None,
+        "promotional": True,
+    }
+    name = " ".join(filter(None, [brief.occasion, brief.goal, "campaign"])).strip().capitalize()
+    return {
+        "campaign_name": name[:120],
+        "summary": f"{(brief.goal or 'campaign').capitalize()} for {brief.describe()}.",
+        "campaign": campaign,
+        "tasks": _plan_tasks(brief, agents, objective),
+    }
+
+
+# ------------------------------------------------------------------------------------------ specialists
+
+
+def _audience(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    done = _tool_results_by_name(request)
+    if "save_segment" in done:
+        return [_finish(f"Saved segment {done['save_segment'].get('segment_id')} with "
+                        f"{done['save_segment'].get('size')} customers.")]
+    brief = _brief(task.get("objective", ""))
+    return [
+        _call("save_segment", {"filter": brief.audience_filter(), "name": (brief.describe() or "audience")[:80],
+                               "description": f"Customers the objective describes: {brief.describe()}"[:500],
+                               "derive_traits": ["churn_band"]}),
+        _finish(f"Saved the audience for: {brief.describe()}."),
+    ]
+
+
+def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    if "save_variants" in _tool_results_by_name(request):
+        return [_finish("Variants saved.")]
+    brief = _brief(task.get("objective", ""))
+    offer = f"{brief.discount_pct:g}% off" if brief.discount_pct else "something picked for you"
+    hook = {"win-back": "We miss you", "retention": "Thanks for staying with us",
+            "welcome": "Welcome aboard", "re-engagement": "It's been a while",
+            "cross-sell": "You might also like", "upsell": "Ready for more?", "launch": "Just launched"}
+    opener = hook.get(brief.goal or "", "A note for you")
+    occasion = f" this {brief.occasion}" if brief.occasion else ""
+    variants = [{"variant_id": "default", "subject": f"{opener}, {{first_name}}",
+                 "body": f"{opener}{occasion}: {offer} on {{favorite_category}}. {{offer}}"}]
+    for lang in (_upstream(task, "languages") or [])[:4]:
+        variants.append({"variant_id": f"lang-{lang}", "language": lang, "subject": f"{opener}, {{first_name}}",
+                         "body": f"[{lang}] {opener}{occasion}: {offer}. {{offer}}"})
+    for cat in (_upstream(task, "categories") or [])[:3]:
+        variants.append({"variant_id": f"cat-{cat}"[:48], "category": cat, "subject": f"{opener}: {cat}",
+                         "body": f"{opener}{occasion}: {offer} on {cat}. {{offer}}"})
+    return [_call("save_variants", {"variants": variants}), _finish(f"Saved {len(variants)} variants.")]
+
+
+def _activation(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    done = _tool_results_by_name(request)
+    if "stage_sends" in done:
+        return [_finish(f"Staged {done['stage_sends'].get('staged')} sends.")]
+    brief = _brief(task.get("objective", ""))
+    channels = list(brief.channels) or [c for c in DEFAULT_CHANNELS if c not in brief.excluded_channels]
+    args: dict[str, Any] = {"segment_id": _upstream(task, "segment_id") or "", "channel_priority": channels}
+    if brief.send_at:
+        args["send_at"] = brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [_call("stage_sends", args), _finish(f"Staged sends on {', '.join(channels)}.")]
+
+
+def _analytics(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    done = _tool_results_by_name(request)
+    if done.get("campaign_results") or done.get("segment_baseline"):
+        return [_finish("Figures read.")]
+    if _upstream(task, "staged") is not None or _upstream(task, "launched"):
+        return [_call("campaign_results", {"campaign_id": task.get("campaign_id")}),
+                _finish("Read the campaign's scheduled, held-out and suppressed counts.")]
+    return [_call("segment_baseline", {"segment_id": _upstream(task, "segment_id") or "", "days": 30}),
+            _finish("Baseline read; KPIs: conversion and revenue per customer against the holdout.")]
+
+
+def _service(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    if "pause_customers" in _tool_results_by_name(request):
+        return [_finish("Service check done.")]
+    segment = _upstream(task, "segment_id") or ""
+    return [
+        _call("service_issues", {"segment_id": segment}),
+        _call("pause_customers", {"segment_id": segment, "recent_ticket_days": 14}),
+        _call("notify", {"recipient": "activation", "topic": "pause_customers",
+                         "note": "customers with a recent ticket or complaint are paused (trait suppress_promotions)",
+                         "data": {"segment_id": segment}}),
+        _finish("Checked tickets and complaints and paused customers with a recent service contact."),
+    ]
+
+
+def _compliance(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    if "review_content" in _tool_results_by_name(request):
+        return [_finish("Content reviewed.")]
+    return [_call("review_content", {}), _finish("Reviewed every variant against the content rules.")]
+
+
+def _budget(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    done = _tool_results_by_name(request)
+    if "propose" in done:
+        return [_finish("Proposal recorded.")]
+    forecast = done.get("forecast_cost")
+    if forecast:
+        cap = forecast.get("max_affordable_audience")
+        size = forecast.get("audience_size") or 0
+        value = min(cap, size) if cap is not None else size
+        return [_call("propose", {"decision_key": "audience_size", "value": value,
+                                  "rationale": f"the budget of {forecast.get('budget')} covers {cap} recipients at "
+                                               f"{forecast.get('cost_per_recipient')} each"}),
+                _finish(f"Forecast {forecast.get('forecast_total')} for {size}; affordable: {cap}.")]
+    brief = _brief(task.get("objective", ""))
+    return [_call("forecast_cost", {"segment_id": _upstream(task, "segment_id") or "",
+                                    "channel_priority": list(brief.channels) or ["email"],
+                                    "discount_pct": brief.discount_pct if brief.discount_pct is not None else 15})]
+
+
+def _growth(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    done = _tool_results_by_name(request)
+    if "propose" in done:
+        return [_finish("Proposal recorded.")]
+    counted = done.get("count_audience")
+    if counted:
+        size = counted.get("size", 0)
+        return [_call("propose", {"decision_key": "audience_size", "value": size,
+                                  "rationale": "widening to the next tier and high-value customers adds reach"}),
+                _finish(f"A wider audience of {size} customers serves the growth goal.")]
+    brief = _brief(task.get("objective", ""))
+    wider = {"any": [brief.audience_filter(), {"segment": "high-value"},
+                     {"field": "tier", "op": "in", "value": ["premium", "vip"]}]}
+    return [_call("count_audience", {"filter": wider})]
+
+
+def _optimization(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
+    if "campaign_results" in _tool_results_by_name(request):
+        return [_finish("Results read; no adjustment needed yet.")]
+    return [_call("campaign_results", {"campaign_id": task.get("campaign_id")})]
+
+
+BEHAVIOURS = {
+    "audience": _audience, "content": _content, "activation": _activation, "analytics": _analytics,
+    "service": _service, "compliance": _compliance, "budget": _budget, "growth": _growth,
+    "optimization": _optimization,
+}
+
+
+def specialist(request: ScriptedRequest) -> dict[str, Any]:
+    """Answer as the specialist the task was planned for (a fallback agent does the same work)."""
+    task = _task(request)
+    kind = (task.get("inputs") or {}).get("task_kind") or request.role or ""
+    behaviour = BEHAVIOURS.get(kind)
+    if behaviour is None:
+        return {"content": "", "tool_calls": [_finish(f"I cannot do a '{kind}' task.")]}
+    last = request.last_message
+    if isinstance(last, HumanMessage) and request.ai_turns() >= 3:
+        return {"content": "", "tool_calls": [_finish("Stopping: the task could not be completed.")]}
+    return {"content": "", "tool_calls": behaviour(request, task)}
+
+
+for _role in BEHAVIOURS:
+    register_role(_role)(specialist)
+
+
+@register_role("synthesizer")
+def synthesizer(request: ScriptedRequest) -> str:
+    facts: dict[str, Any] = {}
+    for text in request.human_texts():
+        try:
+            facts = json.loads(text)
+        except ValueError:
+            continue
+    suppressed = facts.get("suppressed") or {}
+    stopped = sum(suppressed.values())
+    top = ", ".join(f"{k} ({v})" for k, v in list(suppressed.items())[:3])
+    parts = [
+        f"The plan had {len(facts.get('plan') or [])} tasks for: {facts.get('objective', '')[:160]}.",
+        f"The audience holds {facts.get('audience_size') or 0} customers"
+        + (f" ({facts['audience']})." if facts.get("audience") else "."),
+        f"{facts.get('sends', 0)} messages were scheduled"
+        + (f"; {stopped} customers were not messaged, mostly for {top}." if stopped else "."),
+    ]
+    for c in facts.get("conflicts") or []:
+        parts.append(f"Agents disagreed on {c.get('decision_key')}; {c.get('winner')} won by {c.get('resolved_by')}.")
+    failed = [tid for tid, r in (facts.get("task_results") or {}).items() if r.get("status") != "done"]
+    if failed:
+        parts.append(f"Tasks that did not finish: {', '.join(failed)}.")
+    return " ".join(parts)
