@@ -3,6 +3,11 @@
 `CDP_NOW` (an ISO timestamp) pins time for tests, demos and benchmarks. The current time is kept in
 the `cdp_clock` table so that SQL views (`customer_360`) and Python code read the same instant, and
 so that any SQLite client sees figures computed at that instant without the project's code.
+
+The stored clock is shared by every connection: once pinned (by `CDP_NOW` at open, or by
+`set_clock`, as the engagement simulator does) it stays pinned until `CDP_NOW` or `set_clock`
+changes it. Opening the CDP without `CDP_NOW` leaves it alone; `set_clock(db, None)` returns the
+CDP to wall-clock time.
 """
 
 from __future__ import annotations
@@ -61,9 +66,15 @@ def now_iso(db=None) -> str:
 
 
 def sync_clock(db) -> None:
-    """Write `CDP_NOW` (or NULL, meaning the wall clock) into `cdp_clock` so SQL sees the same time."""
+    """Write `CDP_NOW`, when it is set, into `cdp_clock` so SQL sees the same time as Python.
+
+    Without `CDP_NOW` the stored clock is left as it is: a process opening the CDP must not undo a
+    clock another process pinned with `set_clock` (a simulation advancing time, for one).
+    """
     pinned = env_now()
-    value = iso(pinned) if pinned else None
+    if pinned is None:
+        return
+    value = iso(pinned)
     row = db.execute("SELECT now FROM cdp_clock WHERE id = 1").fetchone()
     if row is None or row[0] != value:
         with db.conn:
@@ -71,7 +82,11 @@ def sync_clock(db) -> None:
 
 
 def set_clock(db, when: str | datetime | None) -> None:
-    """Move the CDP clock explicitly (the engagement simulator advances time this way)."""
+    """Move the CDP clock explicitly (the engagement simulator advances time this way).
+
+    The new time holds for every connection until the next `set_clock` or an open with `CDP_NOW`;
+    `None` unpins it, back to wall-clock time.
+    """
     with db.conn:
         db.execute(
             "INSERT OR REPLACE INTO cdp_clock (id, now) VALUES (1, ?)",

@@ -36,6 +36,9 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
 def open_cdp(path: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the CDP at `path`, apply pending migrations and sync the clock.
 
+    The clock is written only when `CDP_NOW` is set; otherwise a clock pinned earlier (by `CDP_NOW`
+    or `clock.set_clock`, possibly from another process) stays pinned, see `cdp.clock`.
+
     WAL mode lets readers and one writer work at once across processes; the busy timeout makes a
     writer wait for another instead of failing with "database is locked".
     """

@@ -1,0 +1,293 @@
+"""`run`, `demo`, `resume`, `runs` and `trace`: drive the orchestrator from the terminal.
+
+Runs are durable: checkpoints go to a SQLite file beside the CDP, so a run paused for a person or
+killed mid-way continues with `cdp-agents resume THREAD` from any process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from cdp.db import default_db_path, open_cdp
+from cdp.errors import CdpError
+from graph.context import Context
+from graph.graph import RECURSION_LIMIT, builder
+from graph.messages import thread_messages
+from graph.report import run_facts
+
+DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
+DEMO_NOW = "2026-11-24T12:00:00Z"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+
+out = Console()
+err = Console(stderr=True)
+
+
+def checkpoint_path(db_path: str) -> str:
+    """Checkpoints live beside the CDP: `cdp.db` -> `cdp.checkpoints.db`."""
+    p = Path(db_path)
+    return str(p.with_name(p.stem + ".checkpoints.db"))
+
+
+@contextmanager
+def durable_graph(db_path: str):
+    conn = sqlite3.connect(checkpoint_path(db_path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        yield builder.compile(checkpointer=SqliteSaver(conn))
+    finally:
+        conn.close()
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _pending_interrupt(graph, config) -> dict[str, Any] | None:
+    snapshot = graph.get_state(config)
+    for task in snapshot.tasks:
+        for intr in task.interrupts:
+            return intr.value if isinstance(intr.value, dict) else {"question": str(intr.value)}
+    return None
+
+
+def _show_update(update: dict[str, Any], quiet: bool) -> None:
+    if quiet:
+        return
+    for node, change in update.items():
+        if not isinstance(change, dict):
+            continue
+        if node == "supervisor" and change.get("plan"):
+            tree = Tree("[bold]plan[/bold]")
+            for t in change["plan"]:
+                deps = f" (after {', '.join(t['depends_on'])})" if t.get("depends_on") else ""
+                tree.add(f"[cyan]{t['id']}[/cyan] -> {t['agent']}: {t['goal'][:80]}{deps}")
+            out.print(tree)
+        for tid, status in (change.get("task_status") or {}).items():
+            colour = {"done": "green", "failed": "red", "running": "yellow"}.get(status, "white")
+            out.print(f"  task [cyan]{tid}[/cyan]: [{colour}]{status}[/{colour}]")
+        for msg in change.get("messages") or []:
+            out.print(f"  [dim]{msg['kind']:<10} {msg['sender']} -> {msg['recipient']}: {msg['text'][:90]}[/dim]",
+                      highlight=False)
+        if node == "launch" and change.get("launch"):
+            la = change["launch"]
+            out.print(f"  launch: {la.get('decision')} -> {la.get('scheduled', 0)} sends scheduled")
+
+
+def _ask(question: dict[str, Any]) -> str:
+    options = question.get("options") or ["approve", "deny"]
+    out.print(f"[bold yellow]{question.get('question', 'A decision is needed.')}[/bold yellow]")
+    if question.get("preview"):
+        out.print(json.dumps(question["preview"], indent=2, default=str), highlight=False)
+    return typer.prompt(f"Answer ({'/'.join(options)})", default=options[-1])
+
+
+def drive(graph, config, context: Context, payload: Any, *, approve: str, as_json: bool) -> int:
+    """Stream a run (or a resume) to its end or to an interrupt; answer interrupts when we can."""
+    interactive = sys.stdin.isatty() and not as_json
+    while True:
+        for update in graph.stream(payload, config, context=context, stream_mode="updates", durability="sync"):
+            _show_update(update, as_json)
+        question = _pending_interrupt(graph, config)
+        if question is None:
+            break
+        if approve == "ask" and interactive:
+            payload = Command(resume=_ask(question))
+            continue
+        if approve in ("auto", "deny"):
+            payload = Command(resume="approve" if approve == "auto" else "deny")
+            continue
+        break
+    return finish(graph, config, context, as_json)
+
+
+def finish(graph, config, context: Context, as_json: bool) -> int:
+    state = graph.get_state(config)
+    values = state.values or {}
+    question = _pending_interrupt(graph, config)
+    status = "interrupted" if question else values.get("status", "failed")
+    public_status = status if status in ("completed", "interrupted") else "failed"
+    thread_id = config["configurable"]["thread_id"]
+    db = open_cdp(context.db_path)
+    try:
+        facts = run_facts(db, values, status)
+        if question:
+            with db.conn:
+                db.execute("UPDATE runs SET status = 'interrupted' WHERE thread_id = ?", [thread_id])
+    finally:
+        db.conn.close()
+    result = {
+        "thread_id": thread_id,
+        "status": public_status,
+        "detail": status,
+        "objective": values.get("objective", ""),
+        "plan": facts["plan"],
+        "campaign_id": values.get("campaign_id"),
+        "audience_size": facts["audience_size"],
+        "sends": facts["sends"],
+        "suppressed": facts["suppressed"],
+        "conflicts": facts["conflicts"],
+        "llm_calls": values.get("llm_calls", 0),
+        "report": values.get("report", ""),
+        "question": question,
+        "error": values.get("error"),
+    }
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        if result["report"]:
+            from rich.markdown import Markdown
+
+            out.print(Markdown(result["report"]))
+        if question:
+            out.print(f"[yellow]Waiting for a person:[/yellow] {question.get('question')} "
+                      f"Continue with: cdp-agents resume {thread_id} --decision approve|deny")
+    if public_status == "completed":
+        return EXIT_OK
+    if public_status == "interrupted":
+        return EXIT_INTERRUPTED
+    if not as_json:
+        err.print(f"[red]error:[/red] run {status}: {values.get('error') or 'see the report above'}", highlight=False)
+    return EXIT_FAILED
+
+
+def _context(db: str | None, model: str | None, protocol: str, approve: str) -> Context:
+    kwargs: dict[str, Any] = {"db_path": db or default_db_path(), "protocol": protocol, "approval": approve}
+    if model:
+        kwargs["model"] = model
+    try:
+        return Context(**kwargs)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        objective: str = typer.Argument(..., help="What the campaign should achieve, in plain language."),
+        db: str = typer.Option(None, "--db", help="CDP file (default: CDP_AGENTS_DB or data/cdp.db)."),
+        thread: str = typer.Option(None, "--thread", help="Name of this run (default: a new id)."),
+        model: str = typer.Option(None, "--model", help="'scripted' or an OpenAI-compatible model name."),
+        protocol: str = typer.Option("hub", "--protocol", help="hub, p2p or blackboard."),
+        approve: str = typer.Option("ask", "--approve", help="ask (prompt when interactive), auto or deny."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of live progress."),
+    ) -> None:
+        """Plan the objective, run the specialists on the CDP, and launch through the contact-policy gate."""
+        context = _context(db, model, protocol, approve)
+        if not Path(context.db_path).exists():
+            raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
+        thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
+        try:
+            with durable_graph(context.db_path) as graph:
+                config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT,
+                          "max_concurrency": context.max_concurrency}
+                if graph.get_state(config).values:
+                    raise fail(f"thread {thread_id} already exists: resume it or pick another --thread")
+                code = drive(graph, config, context, {"objective": objective}, approve=approve, as_json=as_json)
+        except (CdpError, ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+        raise typer.Exit(code)
+
+    @app.command()
+    def resume(
+        thread: str = typer.Argument(..., help="Thread id of the run to continue."),
+        decision: str = typer.Option(None, "--decision", help="Answer to a pending question (approve, deny, ...)."),
+        db: str = typer.Option(None, "--db", help="CDP file the run used."),
+        approve: str = typer.Option("ask", "--approve", help="ask, auto or deny for later questions."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Continue a run after a crash or an interrupt, from any process."""
+        path = db or default_db_path()
+        cdp = open_cdp(path)
+        row = cdp.execute("SELECT status, protocol, model FROM runs WHERE thread_id = ?", [thread]).fetchone()
+        cdp.conn.close()
+        if row is None:
+            raise fail(f"no run with thread id {thread} in {path}")
+        if row[0] in ("completed", "failed", "refused", "needs_input"):
+            raise fail(f"run {thread} already finished ({row[0]}); start a new run instead")
+        context = _context(path, row[2], row[1] or "hub", approve)
+        with durable_graph(path) as graph:
+            config = {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT,
+                      "max_concurrency": context.max_concurrency}
+            question = _pending_interrupt(graph, config)
+            payload: Any = None
+            if question is not None:
+                if decision is None and not (approve in ("auto", "deny")):
+                    if sys.stdin.isatty() and not as_json:
+                        decision = _ask(question)
+                    else:
+                        raise fail(f"run {thread} waits for: {question.get('question')} "
+                                   f"Pass --decision {'|'.join(question.get('options', []))}", EXIT_INTERRUPTED)
+                payload = Command(resume=decision or ("approve" if approve == "auto" else "deny"))
+            code = drive(graph, config, context, payload, approve=approve, as_json=as_json)
+        raise typer.Exit(code)
+
+    @app.command()
+    def demo(
+        db: str = typer.Option("data/demo.db", "--db", help="Demo CDP file (seeded when missing)."),
+        customers: int = typer.Option(10_000, "--customers", help="Customers in the seeded demo CDP."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Seed the demo CDP if missing and run the default objective offline, auto-approved."""
+        os.environ.setdefault("CDP_NOW", DEMO_NOW)
+        if not Path(db).exists():
+            from cdp.seed import seed_cdp
+
+            out.print(f"Seeding a demo CDP with {customers:,} customers at {db} ...")
+            cdp = open_cdp(db)
+            seed_cdp(cdp, customers=customers, seed=42)
+            cdp.conn.close()
+        context = _context(db, "scripted", "hub", "auto")
+        thread_id = f"demo-{uuid.uuid4().hex[:8]}"
+        out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")
+        with durable_graph(db) as graph:
+            config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+            code = drive(graph, config, context, {"objective": DEMO_OBJECTIVE}, approve="auto", as_json=as_json)
+        raise typer.Exit(code)
+
+    @app.command("runs")
+    def list_runs(db: str = typer.Option(None, "--db", help="CDP file.")) -> None:
+        """List runs with their status and campaign."""
+        cdp = open_cdp(db or default_db_path())
+        table = Table("thread", "status", "protocol", "campaign", "updated", "objective")
+        for r in cdp.execute("SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
+                             "ORDER BY updated_at DESC, thread_id"):
+            table.add_row(*[str(x or "") for x in r[:5]], str(r[5])[:60])
+        cdp.conn.close()
+        out.print(table)
+
+    @app.command()
+    def trace(
+        thread: str = typer.Argument(..., help="Thread id."),
+        db: str = typer.Option(None, "--db", help="CDP file."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """The timeline of a run: every structured message between agents, in order."""
+        cdp = open_cdp(db or default_db_path())
+        messages = thread_messages(cdp, thread)
+        cdp.conn.close()
+        if not messages:
+            raise fail(f"no messages for thread {thread}")
+        if as_json:
+            print(json.dumps(messages, default=str))
+            return
+        table = Table("time", "kind", "from", "to", "task", "payload")
+        for m in messages:
+            table.add_row(m["created_at"], m["kind"], m["sender"], m["recipient"], m["task_id"] or "",
+                          m["payload"][:80])
+        out.print(table)
