@@ -140,7 +140,7 @@ def run_tool_loop(
             messages.append(
                 HumanMessage(
                     "Use the tools to do the task, then call `finish` with a short summary. "
-                    + ("Your answer had no tool call." if (reply.content or "").strip() else "Your answer was empty.")
+                    + ("Your answer had no tool call." if reply.text.strip() else "Your answer was empty.")
                 )
             )
             continue
@@ -202,7 +202,8 @@ class Specialist:
             },
             default=str,
         )
-        checker = (lambda r: self.check(r, env)) if self.check else None  # noqa: E731
+        check = self.check
+        checker = (lambda r: check(r, env)) if check else None  # noqa: E731
         run = run_tool_loop(
             self.model,
             load_prompt(self.prompt),

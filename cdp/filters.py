@@ -13,9 +13,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from cdp.clock import normalize_ts
 from cdp.errors import FilterError
@@ -151,13 +160,17 @@ class TraitCondition(BaseModel):
 
     @model_validator(mode="after")
     def _validate(self) -> TraitCondition:
-        if self.op == "eq" and (isinstance(self.value, bool) or not isinstance(self.value, str | int | float)):
+        if self.op == "eq" and (
+            isinstance(self.value, bool) or not isinstance(self.value, str | int | float)
+        ):
             raise ValueError(f"trait '{self.trait}' eq takes one text or number value")
         if self.op == "in" and (
             not isinstance(self.value, list) or not self.value or len(self.value) > MAX_IN_VALUES
         ):
             raise ValueError(f"trait '{self.trait}' in takes a non-empty list")
-        if self.op == "in" and any(isinstance(x, bool) or not isinstance(x, str | int | float) for x in self.value):
+        if self.op == "in" and any(
+            isinstance(x, bool) or not isinstance(x, str | int | float) for x in self.value
+        ):
             raise ValueError(f"trait '{self.trait}' in takes text or number values")
         if self.op == "is_null" and not _is_null_flag(self.value):
             raise ValueError("is_null takes true, false or no value")
@@ -179,7 +192,14 @@ class Not(BaseModel):
     not_: FilterExpr = Field(alias="not")
 
 
-_KEYS = {"field": "condition", "segment": "segment", "trait": "trait", "all": "all", "any": "any", "not": "not"}
+_KEYS = {
+    "field": "condition",
+    "segment": "segment",
+    "trait": "trait",
+    "all": "all",
+    "any": "any",
+    "not": "not",
+}
 
 
 #: The tag of each node model, so already-built nodes can sit inside a dict tree.
@@ -203,14 +223,12 @@ def _kind(value: Any) -> str | None:
 
 
 FilterExpr = Annotated[
-    Union[
-        Annotated[Condition, Tag("condition")],
-        Annotated[SegmentRef, Tag("segment")],
-        Annotated[TraitCondition, Tag("trait")],
-        Annotated[AllOf, Tag("all")],
-        Annotated[AnyOf, Tag("any")],
-        Annotated[Not, Tag("not")],
-    ],
+    Annotated[Condition, Tag("condition")]
+    | Annotated[SegmentRef, Tag("segment")]
+    | Annotated[TraitCondition, Tag("trait")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[Not, Tag("not")],
     Discriminator(
         _kind,
         custom_error_type="filter_node",
@@ -417,7 +435,10 @@ class _Compiler:
     def trait(self, t: TraitCondition) -> str:
         name = self.bind(t.trait)
         if t.op == "is_null":
-            exists = f"EXISTS (SELECT 1 FROM traits WHERE traits.profile_id = customer_360.profile_id AND name = {name})"
+            exists = (
+                "EXISTS (SELECT 1 FROM traits WHERE traits.profile_id = customer_360.profile_id"
+                f" AND name = {name})"
+            )
             return f"(NOT {exists})" if t.value is not False else f"({exists})"
         values = t.value if t.op == "in" else [t.value]
         placeholders = ", ".join(self.bind(str(x)) for x in values)
@@ -427,9 +448,7 @@ class _Compiler:
         )
 
 
-def compile_filter(
-    data: Any, db, vocab: SegmentVocabulary | None = None
-) -> CompiledFilter:
+def compile_filter(data: Any, db, vocab: SegmentVocabulary | None = None) -> CompiledFilter:
     """Compile a filter (validated here if it is not yet) into a WHERE clause over `customer_360`."""
     parsed = parse_filter(data)
     compiler = _Compiler(db, vocab or SegmentVocabulary.from_env())

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from cdp.migrations.m001_core import CHANNELS, ENGAGEMENT_TYPES, STATEMENTS
+from cdp.migrations.m011_day_numbers import DAY_COLUMNS
 
 _ENGAGEMENT = "(" + ", ".join(f"'{t}'" for t in ENGAGEMENT_TYPES) + ")"
 
@@ -33,6 +34,7 @@ AGGREGATE_COLUMNS = (
     "last_complaint_at",
     "open_tickets",
     *(f"consent_{ch}" for ch in CHANNELS),
+    *DAY_COLUMNS.values(),
 )
 
 _SCOPE = "_stats_scope"
@@ -85,15 +87,23 @@ def recompute(db, profile_ids: Iterable[str] | None = None) -> int:
             FROM events WHERE {type_col} IN ('purchase', 'complaint', {_ENGAGEMENT[1:-1]}){in_scope}
             GROUP BY profile_id""",
         "CREATE UNIQUE INDEX temp._stats_agg_pk ON _stats_agg (profile_id)",
+        # The *_day columns (m011) are written with their timestamps, so m011's triggers find them
+        # current and do not write each row a second time.
         f"""UPDATE profiles SET orders_count = 0, lifetime_value = 0, first_purchase_at = NULL,
                 last_purchase_at = NULL, favorite_category = NULL, engagement_events = 0,
                 last_engagement_at = NULL, complaints_count = 0, last_complaint_at = NULL,
-                open_tickets = 0, consent_email = 0, consent_sms = 0, consent_push = 0
+                open_tickets = 0, consent_email = 0, consent_sms = 0, consent_push = 0,
+                first_purchase_day = NULL, last_purchase_day = NULL, last_engagement_day = NULL,
+                last_complaint_day = NULL, signup_day = julianday(signup_at)
             WHERE 1{prof_scope}""",
         """UPDATE profiles SET orders_count = a.orders_count, lifetime_value = a.lifetime_value,
                 first_purchase_at = a.first_purchase_at, last_purchase_at = a.last_purchase_at,
                 engagement_events = a.engagement_events, last_engagement_at = a.last_engagement_at,
-                complaints_count = a.complaints_count, last_complaint_at = a.last_complaint_at
+                complaints_count = a.complaints_count, last_complaint_at = a.last_complaint_at,
+                first_purchase_day = julianday(a.first_purchase_at),
+                last_purchase_day = julianday(a.last_purchase_at),
+                last_engagement_day = julianday(a.last_engagement_at),
+                last_complaint_day = julianday(a.last_complaint_at)
             FROM temp._stats_agg AS a WHERE profiles.profile_id = a.profile_id""",
         # The trigger's choice: most orders, then most spent, then the first name alphabetically.
         f"""UPDATE profiles SET favorite_category = f.category FROM (

@@ -25,7 +25,7 @@ RECURSION_LIMIT = 200
 MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, max_interval=5.0, retry_on=is_transient_error)
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[OrchestratorState, Context, InputState, OrchestratorState]:
     validate_registry()
     g = StateGraph(OrchestratorState, context_schema=Context, input_schema=InputState)
     g.add_node("supervisor", supervisor, retry_policy=MODEL_RETRY, destinations=("dispatch", "synthesize"))

@@ -13,7 +13,7 @@ def run_facts(db, state: dict[str, Any], status: str) -> dict[str, Any]:
     """Everything the report and the CLI's JSON show. Counts come from the CDP, not from the model."""
     campaign_id = state.get("campaign_id")
     results = state.get("results") or {}
-    audience = next((r["outputs"] for r in results.values()
+    audience: dict[str, Any] = next((r["outputs"] for r in results.values()
                      if r.get("status") == "done" and "audience_size" in (r.get("outputs") or {})), {})
     sends = 0
     suppressed: dict[str, int] = {}

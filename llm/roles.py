@@ -67,7 +67,7 @@ def _tool_results_by_name(request: ScriptedRequest) -> dict[str, Any]:
     for m in request.messages:
         if m.type == "tool" and getattr(m, "status", "success") != "error":
             try:
-                out[ids.get(m.tool_call_id, "")] = json.loads(m.text)
+                out[ids.get(getattr(m, "tool_call_id", ""), "")] = json.loads(m.text)
             except ValueError:
                 continue
     return out
@@ -186,7 +186,7 @@ def _activation(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str
     if "stage_sends" in done:
         return [_finish(f"Staged {done['stage_sends'].get('staged')} sends.")]
     brief = _brief(task.get("objective", ""))
-    channels = list(brief.channels) or [c for c in DEFAULT_CHANNELS if c not in brief.excluded_channels]
+    channels: list[str] = list(brief.channels) or [c for c in DEFAULT_CHANNELS if c not in brief.excluded_channels]
     args: dict[str, Any] = {"segment_id": _upstream(task, "segment_id") or "", "channel_priority": channels}
     if brief.send_at:
         args["send_at"] = brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -43,7 +43,7 @@ def human(
         decision = read_decision(answer, ("retry", "skip"))
     else:
         decision = "skip"
-    update = {"messages": [escalation], "escalations": [{"task_id": tid, "decision": decision,
+    update: dict[str, Any] = {"messages": [escalation], "escalations": [{"task_id": tid, "decision": decision,
                                                           "error": result.get("error")}]}
     if decision == "retry":
         original = tried[0] if tried else None

@@ -32,7 +32,7 @@ def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: Runn
     status = final_status(state)
     thread_id = thread_id_of(config, state.get("objective", ""))
     with cdp_session(ctx.db_path) as db:
-        facts = run_facts(db, state, status)
+        facts = run_facts(db, dict(state), status)
         calls = 0
         narrative = state.get("error") or ""
         if state.get("plan"):

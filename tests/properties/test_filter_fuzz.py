@@ -256,8 +256,8 @@ def field_values(world: World, field: str) -> st.SearchStrategy[Any]:
 def condition(draw, world: World) -> dict:
     field = draw(st.sampled_from(sorted(FIELDS)))
     kind = FIELDS[field]
-    ops = ["eq", "in", "between", "is_null"] + (
-        ["gte", "lte"] if kind in ("int", "number", "timestamp") else []
+    ops = ["eq", "in", "is_null"] + (
+        ["gte", "lte", "between"] if kind in ("int", "number", "timestamp") else []
     )
     op = draw(st.sampled_from(ops))
     values = field_values(world, field)
@@ -393,11 +393,6 @@ hostile_valid = st.recursive(
             lambda f, v: {"field": f, "op": "in", "value": v},
             st.sampled_from(TEXT_FIELDS),
             st.lists(hostile_text, min_size=1, max_size=3),
-        ),
-        st.builds(
-            lambda f, v: {"field": f, "op": "between", "value": sorted(v)},
-            st.sampled_from(TEXT_FIELDS),
-            st.lists(hostile_text, min_size=2, max_size=2),
         ),
         st.builds(lambda v: {"trait": "churn_band", "op": "eq", "value": v}, hostile_text),
         st.builds(

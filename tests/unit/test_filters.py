@@ -399,7 +399,7 @@ def test_deep_nesting_gives_one_short_error(small_db, depth, as_json):
     """Checked on the raw input before pydantic, so no validation depth error and no RecursionError."""
     bad: object = _nested(depth)
     if as_json:
-        bad = "{\"not\": " * (depth - 1) + json.dumps(C("tier", "eq", "vip")) + "}" * (depth - 1)
+        bad = '{"not": ' * (depth - 1) + json.dumps(C("tier", "eq", "vip")) + "}" * (depth - 1)
     with pytest.raises(FilterError) as err:
         compile_filter(bad, small_db)
     assert str(err.value) == f"filter is nested deeper than {MAX_DEPTH} levels"

@@ -1,0 +1,152 @@
+"""Helpers for graph tests: compile and run the orchestrator on a CDP file, read what it left behind.
+
+Every check reads the CDP with plain SQL on a fresh connection, so an assertion never relies on the
+code under test to report its own results.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.context import Context
+from graph.graph import RECURSION_LIMIT, builder
+from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
+
+DEFAULT_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
+#: Customers in the top 10% by lifetime value (the documented meaning of "high-value"), in plain SQL.
+HIGH_VALUE_SQL = (
+    "(lifetime_value > 0 AND lifetime_value >= (SELECT lifetime_value FROM customer_360 "
+    "ORDER BY lifetime_value DESC LIMIT 1 OFFSET (SELECT (count(*) + 9) / 10 - 1 FROM customer_360)))"
+)
+
+_threads = itertools.count(1)
+
+
+def new_thread(prefix: str = "t") -> str:
+    return f"{prefix}-{next(_threads)}"
+
+
+def compile_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    """The real graph, compiled with a checkpointer of the test's choosing (in memory by default)."""
+    return builder.compile(checkpointer=checkpointer or InMemorySaver())
+
+
+def config_for(thread_id: str, **extra: Any) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT, **extra}
+
+
+def run(
+    graph: CompiledStateGraph,
+    payload: Any,
+    db_path: str | Path,
+    thread_id: str,
+    *,
+    config: dict[str, Any] | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """Invoke (or resume, when `payload` is a `Command`) one run to its end or its next interrupt."""
+    ctx = Context(db_path=str(db_path), **{"approval": "auto", **context})
+    inp = {"objective": payload} if isinstance(payload, str) else payload
+    return graph.invoke(inp, config or config_for(thread_id), context=ctx, durability="sync")
+
+
+# ------------------------------------------------------------------------------------------------ SQL
+
+
+def connect(db_path: str | Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(db_path), timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def rows(db_path: str | Path, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    conn = connect(db_path)
+    try:
+        return conn.execute(sql, list(params)).fetchall()
+    finally:
+        conn.close()
+
+
+def scalar(db_path: str | Path, sql: str, params: Iterable[Any] = ()) -> Any:
+    found = rows(db_path, sql, params)
+    return found[0][0] if found else None
+
+
+def ids(db_path: str | Path, sql: str, params: Iterable[Any] = ()) -> set[str]:
+    return {r[0] for r in rows(db_path, sql, params)}
+
+
+def campaign_of(db_path: str | Path, thread_id: str) -> sqlite3.Row | None:
+    found = rows(db_path, "SELECT * FROM campaigns WHERE thread_id = ?", [thread_id])
+    return found[0] if found else None
+
+
+def send_count(db_path: str | Path, campaign_id: str) -> int:
+    return int(scalar(db_path, "SELECT count(*) FROM sends WHERE campaign_id = ?", [campaign_id]))
+
+
+def sends_without_consent(db_path: str | Path, campaign_id: str | None = None) -> int:
+    """Sends whose customer has no granted consent row for the send's channel (must always be 0)."""
+    where = "WHERE s.campaign_id = ?" if campaign_id else ""
+    return int(scalar(
+        db_path,
+        f"""SELECT count(*) FROM sends s LEFT JOIN consents c
+            ON c.profile_id = s.profile_id AND c.channel = s.channel AND c.status = 'granted'
+            {where} {'AND' if where else 'WHERE'} c.profile_id IS NULL""",
+        [campaign_id] if campaign_id else [],
+    ))
+
+
+def segment_members(db_path: str | Path, segment_id: str) -> set[str]:
+    return ids(db_path, "SELECT profile_id FROM segment_members WHERE segment_id = ?", [segment_id])
+
+
+def messages(db_path: str | Path, thread_id: str) -> list[dict[str, Any]]:
+    found = rows(db_path, "SELECT * FROM agent_messages WHERE thread_id = ? ORDER BY message_id", [thread_id])
+    return [{**dict(r), "payload": json.loads(r["payload"])} for r in found]
+
+
+def suppression_counts(db_path: str | Path, campaign_id: str) -> dict[str, int]:
+    found = rows(db_path, "SELECT reason_code, count(*) FROM decisions WHERE campaign_id = ? GROUP BY 1",
+                 [campaign_id])
+    return {r[0]: r[1] for r in found}
+
+
+# ------------------------------------------------------------------------------------ fault injection
+
+
+class FaultyModels:
+    """A `load_chat_model` stand-in: scripted models whose answers fail when `fails(request, n)` says so.
+
+    `n` counts earlier calls of the same role across every model it built (specialist nodes build a
+    fresh model per task run), so "fail the first activation call only" is `lambda r, n: n == 0`.
+    """
+
+    def __init__(self, fails: Callable[[ScriptedRequest, int], BaseException | None]):
+        self.fails = fails
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def respond(self, request: ScriptedRequest) -> Any:
+        with self._lock:
+            seen = self.calls.count(request.role or "")
+            self.calls.append(request.role or "")
+        error = self.fails(request, seen)
+        if error is not None:
+            raise error
+        return default_responder(request)
+
+    def __call__(self, name: str | None = None, **_: Any) -> ScriptedChatModel:
+        import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+
+        return ScriptedChatModel(self.respond)

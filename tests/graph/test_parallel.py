@@ -1,0 +1,86 @@
+"""Parallel dispatch: tasks that depend only on the audience run in one superstep, at the same time.
+
+With a simulated model latency L per call, the proof is in the order of events, not in a stopwatch:
+the model calls of the independent tasks all start before any of them ends (each lasts at least L),
+which cannot happen if they ran one after another. Timings are checked too, with wide margins.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+
+from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, config_for, run
+
+LATENCY_MS = 300
+
+
+class CallTimes(BaseCallbackHandler):
+    """Start and end time of every chat-model call, with the graph node and superstep it ran in."""
+
+    def __init__(self) -> None:
+        self.calls: dict[UUID, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def on_chat_model_start(self, serialized, messages, *, run_id: UUID, metadata=None, **kwargs) -> None:
+        meta = metadata or {}
+        with self._lock:
+            self.calls[run_id] = {"node": meta.get("langgraph_node"), "step": meta.get("langgraph_step"),
+                                  "start": time.monotonic(), "end": None}
+
+    def on_llm_end(self, response, *, run_id: UUID, **kwargs) -> None:
+        with self._lock:
+            self.calls[run_id]["end"] = time.monotonic()
+
+
+@pytest.mark.xdist_group("timing")
+def test_independent_tasks_overlap_in_one_superstep(seeded_cdp_path, monkeypatch):
+    monkeypatch.setenv("CDP_AGENTS_SCRIPTED_LATENCY_MS", str(LATENCY_MS))
+    latency = LATENCY_MS / 1000
+    times = CallTimes()
+    thread = "parallel-1"
+    started = time.monotonic()
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread,
+                config=config_for(thread, callbacks=[times], max_concurrency=4))
+    wall = time.monotonic() - started
+    assert state["status"] == "completed"
+
+    calls = list(times.calls.values())
+    assert len(calls) == state["llm_calls"] and all(c["end"] is not None for c in calls)
+    assert all(c["end"] - c["start"] >= latency * 0.95 for c in calls), "every call waits the latency"
+
+    # the plan: which tasks depend only on the audience task
+    plan = state["plan"]
+    independent = [t for t in plan if t["depends_on"] == ["audience"]]
+    assert {t["agent"] for t in independent} >= {"analytics", "service", "content"}
+    by_step: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for c in calls:
+        by_step[c["step"]].append(c)
+    wide = [step_calls for step_calls in by_step.values() if len(step_calls) >= 2]
+    assert len(wide) == 1, "exactly one superstep runs several tasks"
+    together = wide[0]
+    assert sorted(c["node"] for c in together) == sorted(t["agent"] for t in independent)
+
+    # overlap: every one of them started before the first of them ended
+    assert max(c["start"] for c in together) < min(c["end"] for c in together)
+    span = max(c["end"] for c in together) - min(c["start"] for c in together)
+    assert span < 2 * latency, f"{len(together)} calls of {latency}s took {span:.2f}s together"
+
+    # the whole run: about one latency per task on the critical path, well under one per call
+    serial = len(calls) * latency
+    saved = (len(together) - 1) * latency
+    assert wall < serial - saved / 2, (wall, serial)
+
+
+def test_tasks_in_one_superstep_do_not_lose_each_others_results(seeded_cdp_path):
+    """Reducers merge results of tasks finishing together: every task's outputs are kept."""
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "parallel-2")
+    assert set(state["results"]) == {t["id"] for t in state["plan"]}
+    assert set(state["task_status"]) == {t["id"] for t in state["plan"]}
+    assert all(r["status"] == "done" and r["outputs"] for r in state["results"].values())
