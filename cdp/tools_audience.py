@@ -8,11 +8,11 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdp import audience
-from cdp.tools_traits import Derivation, write_segment_trait
 from cdp.audience import SubgroupField
 from cdp.filters import FIELDS, MAX_DEPTH, MAX_IN_VALUES, MAX_NODES
 from cdp.migrations.m001_core import TIERS
 from cdp.tools_base import ToolSession, cdp_tool
+from cdp.tools_traits import Derivation, write_segment_trait
 from cdp.vocabulary import SegmentVocabulary
 
 #: What each `customer_360` column means, in the words the model reads.

@@ -8,7 +8,6 @@ wrapped as data and can never change what a tool is allowed to do.
 from __future__ import annotations
 
 import json
-
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -107,7 +106,9 @@ def review_campaign_content(db, campaign_id: str) -> dict[str, Any]:
     if campaign.get("segment_id"):
         where, params = _members_where(campaign["segment_id"])
         languages = {
-            r[0] for r in db.execute(f"SELECT DISTINCT language FROM customer_360 WHERE {where}", params) if r[0]
+            r[0]
+            for r in db.execute(f"SELECT DISTINCT language FROM customer_360 WHERE {where}", params)
+            if r[0]
         }
     findings = []
     for v in campaign_variants(db, campaign_id):
@@ -115,7 +116,9 @@ def review_campaign_content(db, campaign_id: str) -> dict[str, Any]:
         problems = [why for pattern, why in BANNED_CLAIMS.items() if re.search(pattern, text, re.I)]
         for pct in _PCT.findall(text):
             if campaign.get("discount_pct") is None or float(pct) != float(campaign["discount_pct"]):
-                problems.append(f"mentions {pct}% but the campaign offers {campaign.get('discount_pct') or 'no'} discount")
+                problems.append(
+                    f"mentions {pct}% but the campaign offers {campaign.get('discount_pct') or 'no'} discount"
+                )
         if v["language"] and languages and v["language"] not in languages:
             problems.append(f"language '{v['language']}' is not spoken by anyone in the audience")
         if v["channel"] == "sms" and len(v["body"]) > 320:
@@ -123,7 +126,8 @@ def review_campaign_content(db, campaign_id: str) -> dict[str, Any]:
         status = "rejected" if problems else "approved"
         with db.conn:
             db.execute(
-                "UPDATE content_variants SET status = ?, review_note = ? WHERE campaign_id = ? AND variant_id = ?",
+                "UPDATE content_variants SET status = ?, review_note = ? "
+                "WHERE campaign_id = ? AND variant_id = ?",
                 [status, "; ".join(problems) or None, campaign_id, v["variant_id"]],
             )
         findings.append({"variant_id": v["variant_id"], "status": status, "problems": problems})
@@ -161,8 +165,14 @@ class ForecastArgs(BaseModel):
     discount_pct: float | None = Field(default=None, ge=0, le=90)
 
 
-def forecast_cost(db, segment_id: str, campaign_id: str, costs: dict[str, float],
-                  channel_priority: list[str], discount_pct: float | None = None) -> dict[str, Any]:
+def forecast_cost(
+    db,
+    segment_id: str,
+    campaign_id: str,
+    costs: dict[str, float],
+    channel_priority: list[str],
+    discount_pct: float | None = None,
+) -> dict[str, Any]:
     """Expected cost per recipient (channel cost plus expected incentive) and what the budget buys."""
     campaign = _campaign(db, campaign_id)
     where, params = _members_where(segment_id)
@@ -249,8 +259,9 @@ def service_issues(db, segment_id: str, complaint_days: int = 30) -> dict[str, A
     }
 
 
-def pause_customers(db, segment_id: str, source: str, recent_ticket_days: int = 14,
-                    reason: str = "recent service contact") -> dict[str, Any]:
+def pause_customers(
+    db, segment_id: str, source: str, recent_ticket_days: int = 14, reason: str = "recent service contact"
+) -> dict[str, Any]:
     """Write the suppression trait, set-based, for members with a recent ticket or complaint."""
     now = clock.now_iso(db)
     with db.conn:
@@ -271,8 +282,13 @@ def pause_customers(db, segment_id: str, source: str, recent_ticket_days: int = 
         "(SELECT profile_id FROM segment_members WHERE segment_id = ?)",
         [segment_id],
     ).fetchone()[0]
-    return {"segment_id": segment_id, "paused": paused, "written": cur.rowcount, "reason": reason,
-            "trait": SUPPRESSION_TRAIT}
+    return {
+        "segment_id": segment_id,
+        "paused": paused,
+        "written": cur.rowcount,
+        "reason": reason,
+        "trait": SUPPRESSION_TRAIT,
+    }
 
 
 def service_tools(session) -> list[BaseTool]:
@@ -299,8 +315,6 @@ def service_tools(session) -> list[BaseTool]:
     ]
 
 
-
-
 # --- activation ------------------------------------------------------------------------------
 
 
@@ -312,8 +326,9 @@ class StageArgs(BaseModel):
     send_at: str | None = Field(default=None, description="ISO time to send; default now.")
 
 
-def stage_sends(db, session, policy, segment_id: str, channel_priority: list[str],
-                send_at: str | None = None) -> dict[str, Any]:
+def stage_sends(
+    db, session, policy, segment_id: str, channel_priority: list[str], send_at: str | None = None
+) -> dict[str, Any]:
     """Stage one send request per member (best consented channel first) and preview the gate.
 
     Honours the campaign's `max_audience` (set when a budget conflict was resolved) by keeping the
@@ -334,8 +349,15 @@ def stage_sends(db, session, policy, segment_id: str, channel_priority: list[str
             [segment_id, json.dumps(channel_priority), send_at, session.campaign_id],
         )
     staged = stage_segment_requests(
-        db, session.campaign_id, segment_id, channel_priority=channel_priority, send_at=send_at,
-        step=0, thread_id=session.thread_id, task_id=session.task_id, agent=session.agent,
+        db,
+        session.campaign_id,
+        segment_id,
+        channel_priority=channel_priority,
+        send_at=send_at,
+        step=0,
+        thread_id=session.thread_id,
+        task_id=session.task_id,
+        agent=session.agent,
     )
     cap = campaign.get("max_audience")
     if cap is not None and staged > cap:
@@ -349,8 +371,12 @@ def stage_sends(db, session, policy, segment_id: str, channel_priority: list[str
             )
         staged = int(cap)
     preview = run_gate(db, session.campaign_id, step=0, policy=policy, dry_run=True)
-    return {"campaign_id": session.campaign_id, "staged": staged, "capped_at": cap,
-            "preview": preview.to_dict()}
+    return {
+        "campaign_id": session.campaign_id,
+        "staged": staged,
+        "capped_at": cap,
+        "preview": preview.to_dict(),
+    }
 
 
 def activation_stage_tools(session, policy) -> list[BaseTool]:

@@ -16,7 +16,9 @@ MIGRATIONS = Migrations("cdp")
 
 
 def _register_all() -> None:
-    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name[:1] == "m" and m.name[1:4].isdigit())
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(__path__) if m.name[:1] == "m" and m.name[1:4].isdigit()
+    )
     for name in names:
         module = importlib.import_module(f"{__name__}.{name}")
         MIGRATIONS(name=name)(module.migrate)

@@ -19,7 +19,9 @@ def test_migrations_are_idempotent(cdp_path):
 
 
 def test_event_changes_view_now(cdp_db):
-    cdp_db.execute("INSERT INTO profiles (profile_id, tier, signup_at) VALUES ('p1', 'vip', '2026-01-01T00:00:00Z')")
+    cdp_db.execute(
+        "INSERT INTO profiles (profile_id, tier, signup_at) VALUES ('p1', 'vip', '2026-01-01T00:00:00Z')"
+    )
     assert _row(cdp_db, "p1")["orders_count"] == 0
     cdp_db.execute(
         "INSERT INTO events (message_id, profile_id, type, ts, properties) VALUES (?, ?, ?, ?, ?)",
