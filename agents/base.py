@@ -136,6 +136,19 @@ def run_tool_loop(
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
         messages.append(reply)
+        # Arguments that were not valid JSON: answer each such call with an error the model can repair
+        # (an assistant tool call left without a tool result is rejected by OpenAI-compatible APIs).
+        for bad in reply.invalid_tool_calls:
+            messages.append(
+                ToolMessage(
+                    f"Error: the arguments of '{bad.get('name')}' were not valid JSON ({bad.get('error') or 'unparsable'}).",
+                    tool_call_id=bad.get("id") or f"invalid_{len(run.tool_calls)}",
+                    status="error",
+                )
+            )
+            run.tool_calls.append(ToolRecord(str(bad.get("name")), {}, None, True))
+        if reply.invalid_tool_calls and not reply.tool_calls:
+            continue
         if not reply.tool_calls:
             messages.append(
                 HumanMessage(

@@ -1,0 +1,76 @@
+"""Whole-graph runs through ChatOpenAI, replayed offline from `cassettes/` (sockets blocked, body-matched)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.graph.helpers import campaign_of, scalar, send_count, sends_without_consent
+from tests.replay.record import DEFAULT_OBJECTIVE, SCENARIOS, SEED, SEED_CUSTOMERS, play, vcr_for
+from tests.seeded import seeded_copy
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_replay_runs_whole_graph(scenario, tmp_path, replay_env_for):
+    meta = replay_env_for(scenario.cassette)
+    db_path = seeded_copy(tmp_path, SEED_CUSTOMERS, SEED)
+    with vcr_for("none").use_cassette(str(scenario.cassette), allow_playback_repeats=False) as cassette:
+        out = play(scenario, db_path, meta["model"])
+    assert out.status == "completed", out.state.get("error")
+    assert cassette.play_count == len(cassette.data), "every recorded exchange is replayed exactly once"
+    campaign = campaign_of(db_path, scenario.thread_id)
+    assert campaign is not None
+    if scenario.objective == DEFAULT_OBJECTIVE:
+        assert send_count(db_path, campaign["campaign_id"]) > 0
+    assert sends_without_consent(db_path, campaign["campaign_id"]) == 0
+    assert (
+        scalar(
+            db_path,
+            "SELECT count(*) FROM runs WHERE thread_id = ? AND model = ?",
+            [scenario.thread_id, meta["model"]],
+        )
+        == 1
+    )
+    if scenario.stream:
+        assert out.streamed_tokens > 0
+        assert all(json.loads(r.body)["stream"] is True for r, _ in cassette.data)
+    if scenario.interrupt:
+        assert out.interrupted
+    if scenario.malformed_roles and "127.0.0.1" in meta["endpoint"]:
+        assert _malformed_then_repaired(scenario.cassette)
+
+
+def _malformed_then_repaired(path) -> bool:
+    """The cassette holds a truncated tool call and, later, a request carrying it back plus a valid retry."""
+    data = yaml.safe_load(path.read_text())["interactions"]
+    truncated = [
+        i
+        for i in data
+        if '{\\"filter\\": {\\"all\\": [' in i["response"]["body"]["string"]
+        and '[\\"' not in i["response"]["body"]["string"].split('{\\"filter\\": {\\"all\\": [')[1][:3]
+    ]
+    followups = [
+        i
+        for i in data
+        if len(json.loads(i["request"]["body"])["messages"]) > 2
+        and "<role>audience</role>" in i["request"]["body"]
+    ]
+    return bool(truncated) and bool(followups)
+
+
+def test_replay_refuses_unrecorded_request(tmp_path, replay_env_for):
+    """A request that is not in the cassette fails loudly instead of reaching the network."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    scenario = SCENARIOS[0]
+    meta = replay_env_for(scenario.cassette)
+    db_path = seeded_copy(tmp_path, SEED_CUSTOMERS, SEED)
+    changed = type(scenario)("default_objective", scenario.objective + " now")
+    with vcr_for("none").use_cassette(str(scenario.cassette)):
+        try:
+            out = play(changed, db_path, meta["model"])
+        except CannotOverwriteExistingCassetteException:
+            return
+    assert out.status != "completed"
