@@ -226,37 +226,25 @@ def _compliance(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str
 
 def _budget(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
     done = _tool_results_by_name(request)
-    if "propose" in done:
-        return [_finish("Proposal recorded.")]
-    forecast = done.get("forecast_cost")
-    if forecast:
-        cap = forecast.get("max_affordable_audience")
-        size = forecast.get("audience_size") or 0
-        value = min(cap, size) if cap is not None else size
-        return [_call("propose", {"decision_key": "audience_size", "value": value,
-                                  "rationale": f"the budget of {forecast.get('budget')} covers {cap} recipients at "
-                                               f"{forecast.get('cost_per_recipient')} each"}),
-                _finish(f"Forecast {forecast.get('forecast_total')} for {size}; affordable: {cap}.")]
+    if "forecast_cost" in done:
+        return [_finish("Forecast read.")]
     brief = _brief(task.get("objective", ""))
-    return [_call("forecast_cost", {"segment_id": _upstream(task, "segment_id") or "",
-                                    "channel_priority": list(brief.channels) or ["email"],
-                                    "discount_pct": brief.discount_pct if brief.discount_pct is not None else 15})]
+    return [
+        _call("forecast_cost", {"segment_id": _upstream(task, "segment_id") or "",
+                                "channel_priority": list(brief.channels) or ["email"],
+                                "discount_pct": brief.discount_pct if brief.discount_pct is not None else 15}),
+        _finish("Forecast the cost; the largest affordable audience is my proposal."),
+    ]
 
 
 def _growth(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
-    done = _tool_results_by_name(request)
-    if "propose" in done:
-        return [_finish("Proposal recorded.")]
-    counted = done.get("count_audience")
-    if counted:
-        size = counted.get("size", 0)
-        return [_call("propose", {"decision_key": "audience_size", "value": size,
-                                  "rationale": "widening to the next tier and high-value customers adds reach"}),
-                _finish(f"A wider audience of {size} customers serves the growth goal.")]
+    if "count_audience" in _tool_results_by_name(request):
+        return [_finish("Wider audience sized.")]
     brief = _brief(task.get("objective", ""))
     wider = {"any": [brief.audience_filter(), {"segment": "high-value"},
                      {"field": "tier", "op": "in", "value": ["premium", "vip"]}]}
-    return [_call("count_audience", {"filter": wider})]
+    return [_call("count_audience", {"filter": wider}),
+            _finish("Sized a wider audience (next tier and high-value customers) for reach.")]
 
 
 def _optimization(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
