@@ -19,6 +19,7 @@ import typer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -54,7 +55,7 @@ def durable_graph(db_path: str):
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -76,13 +77,14 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
             tree = Tree("[bold]plan[/bold]")
             for t in change["plan"]:
                 deps = f" (after {', '.join(t['depends_on'])})" if t.get("depends_on") else ""
-                tree.add(f"[cyan]{t['id']}[/cyan] -> {t['agent']}: {t['goal'][:80]}{deps}")
+                tree.add(f"[cyan]{t['id']}[/cyan] -> {t['agent']}: {escape(t['goal'][:80] + deps)}")
             out.print(tree)
         for tid, status in (change.get("task_status") or {}).items():
             colour = {"done": "green", "failed": "red", "running": "yellow"}.get(status, "white")
             out.print(f"  task [cyan]{tid}[/cyan]: [{colour}]{status}[/{colour}]")
         for msg in change.get("messages") or []:
-            out.print(f"  [dim]{msg['kind']:<10} {msg['sender']} -> {msg['recipient']}: {msg['text'][:90]}[/dim]",
+            line = f"{msg['kind']:<10} {msg['sender']} -> {msg['recipient']}: {msg['text'][:90]}"
+            out.print(f"  [dim]{escape(line)}[/dim]",
                       highlight=False)
         if node == "launch" and change.get("launch"):
             la = change["launch"]
@@ -91,7 +93,7 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
 
 def _ask(question: dict[str, Any]) -> str:
     options = question.get("options") or ["approve", "deny"]
-    out.print(f"[bold yellow]{question.get('question', 'A decision is needed.')}[/bold yellow]")
+    out.print(f"[bold yellow]{escape(str(question.get('question', 'A decision is needed.')))}[/bold yellow]")
     if question.get("preview"):
         out.print(json.dumps(question["preview"], indent=2, default=str), highlight=False)
     return typer.prompt(f"Answer ({'/'.join(options)})", default=options[-1])
@@ -155,15 +157,31 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
 
             out.print(Markdown(result["report"]))
         if question:
-            out.print(f"[yellow]Waiting for a person:[/yellow] {question.get('question')} "
+            out.print(f"[yellow]Waiting for a person:[/yellow] {escape(str(question.get('question')))} "
                       f"Continue with: cdp-agents resume {thread_id} --decision approve|deny")
     if public_status == "completed":
         return EXIT_OK
     if public_status == "interrupted":
         return EXIT_INTERRUPTED
     if not as_json:
-        err.print(f"[red]error:[/red] run {status}: {values.get('error') or 'see the report above'}", highlight=False)
+        err.print(f"[red]error:[/red] run {status}: {escape(values.get('error') or 'see the report above')}",
+                  highlight=False, soft_wrap=True)
     return EXIT_FAILED
+
+
+def _storage_error(exc: sqlite3.Error, db_path: str, thread_id: str) -> str:
+    """A storage failure (read-only file, disk full, lock held too long) as a message a person can act on."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        hint = f"the CDP {db_path} is read-only: make the file and its folder writable"
+    elif "full" in text:
+        hint = f"the disk holding {db_path} is full: free some space"
+    elif "locked" in text or "busy" in text:
+        hint = f"another process kept {db_path} locked too long: let it finish"
+    else:
+        hint = f"the CDP {db_path} could not be written"
+    return (f"{hint} ({text}). Sends are written in one transaction, so none was half-written; "
+            f"then continue with: cdp-agents resume {thread_id} --db {db_path}")
 
 
 def _context(db: str | None, model: str | None, protocol: str, approve: str) -> Context:
@@ -196,9 +214,12 @@ def register(app: typer.Typer) -> None:
             with durable_graph(context.db_path) as graph:
                 config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT,
                           "max_concurrency": context.max_concurrency}
-                if graph.get_state(config).values:
+                existing = graph.get_state(config)
+                if existing.values or existing.next:
                     raise fail(f"thread {thread_id} already exists: resume it or pick another --thread")
                 code = drive(graph, config, context, {"objective": objective}, approve=approve, as_json=as_json)
+        except sqlite3.Error as exc:
+            raise fail(_storage_error(exc, context.db_path, thread_id)) from None
         except (CdpError, ValueError, OSError) as exc:
             raise fail(str(exc)) from None
         raise typer.Exit(code)
@@ -213,17 +234,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Continue a run after a crash or an interrupt, from any process."""
         path = db or default_db_path()
+        if not Path(path).exists():
+            raise fail(f"no CDP at {path}: pass the --db the run used")
         cdp = open_cdp(path)
         row = cdp.execute("SELECT status, protocol, model FROM runs WHERE thread_id = ?", [thread]).fetchone()
         cdp.conn.close()
-        if row is None:
-            raise fail(f"no run with thread id {thread} in {path}")
-        if row[0] in ("completed", "failed", "refused", "needs_input"):
+        if row is not None and row[0] in ("completed", "failed", "refused", "needs_input"):
             raise fail(f"run {thread} already finished ({row[0]}); start a new run instead")
-        context = _context(path, row[2], row[1] or "hub", approve)
         with durable_graph(path) as graph:
-            config = {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT,
-                      "max_concurrency": context.max_concurrency}
+            config = {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
+            snapshot = graph.get_state(config)
+            if not snapshot.values and not snapshot.next:
+                # Killed before its first checkpoint (or never run): there is nothing to continue.
+                raise fail(f"run {thread} never started (no checkpoint in {checkpoint_path(path)}); start it "
+                           f"with: cdp-agents run OBJECTIVE --db {path} --thread {thread}")
+            if not snapshot.next and row is None:
+                raise fail(f"run {thread} already finished; start a new run instead")
+            # A run killed inside the supervisor has a checkpoint but no `runs` row yet: use the defaults.
+            context = _context(path, row[2] if row else None, (row[1] if row else None) or "hub", approve)
+            config["max_concurrency"] = context.max_concurrency
             question = _pending_interrupt(graph, config)
             payload: Any = None
             if question is not None:
@@ -234,7 +263,10 @@ def register(app: typer.Typer) -> None:
                         raise fail(f"run {thread} waits for: {question.get('question')} "
                                    f"Pass --decision {'|'.join(question.get('options', []))}", EXIT_INTERRUPTED)
                 payload = Command(resume=decision or ("approve" if approve == "auto" else "deny"))
-            code = drive(graph, config, context, payload, approve=approve, as_json=as_json)
+            try:
+                code = drive(graph, config, context, payload, approve=approve, as_json=as_json)
+            except sqlite3.Error as exc:
+                raise fail(_storage_error(exc, path, thread)) from None
         raise typer.Exit(code)
 
     @app.command()
@@ -267,7 +299,7 @@ def register(app: typer.Typer) -> None:
         table = Table("thread", "status", "protocol", "campaign", "updated", "objective")
         for r in cdp.execute("SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
                              "ORDER BY updated_at DESC, thread_id"):
-            table.add_row(*[str(x or "") for x in r[:5]], str(r[5])[:60])
+            table.add_row(*[escape(str(x or "")) for x in r[:5]], escape(str(r[5])[:60]))
         cdp.conn.close()
         out.print(table)
 
@@ -288,6 +320,6 @@ def register(app: typer.Typer) -> None:
             return
         table = Table("time", "kind", "from", "to", "task", "payload")
         for m in messages:
-            table.add_row(m["created_at"], m["kind"], m["sender"], m["recipient"], m["task_id"] or "",
-                          m["payload"][:80])
+            cells = (m["created_at"], m["kind"], m["sender"], m["recipient"], m["task_id"], m["payload"][:80])
+            table.add_row(*(escape(str(v or "")) for v in cells))
         out.print(table)

@@ -4,7 +4,7 @@
   supervisor's request.
 * p2p: a finished agent hands its outputs directly to the agents of dependent tasks; agents may
   notify each other; the supervisor sees every peer message and vetoes those outside the allowed
-  topics.
+  topics or addressed to anyone but a registered agent.
 * blackboard: agents never message each other; outputs and notes are written to `task_notes` in
   the CDP, and each agent reads what its task depends on from there.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agents.registry import REGISTRY
 from cdp import clock
 from graph.messages import SUPERVISOR, record_message
 
@@ -125,15 +126,17 @@ def completion_messages(db, protocol: str, thread_id: str, task: dict[str, Any],
                     db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=recipient, task_id=tid,
                     payload={**note, "forwarded_from": agent}, protocol=protocol, dedupe_key=f"forward:{tid}:{i}",
                 ))
-        elif note.get("topic") in ALLOWED_PEER_TOPICS:
+        elif note.get("topic") in ALLOWED_PEER_TOPICS and recipient in REGISTRY:
             logged.append(record_message(
                 db, thread_id=thread_id, kind="status", sender=agent, recipient=recipient, task_id=tid,
                 payload={**note, "observed_by": SUPERVISOR}, protocol=protocol, dedupe_key=f"note:{tid}:{i}",
             ))
         else:
+            why = "not an agent" if recipient not in REGISTRY else "topic not allowed between agents"
             logged.append(record_message(
                 db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=agent, task_id=tid,
-                payload={"note": f"vetoed a message to {recipient} on topic {note.get('topic')}", "vetoed": note},
+                payload={"note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
+                         "vetoed": note},
                 protocol=protocol, dedupe_key=f"veto:{tid}:{i}",
             ))
     return logged

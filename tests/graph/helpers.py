@@ -36,7 +36,7 @@ def new_thread(prefix: str = "t") -> str:
     return f"{prefix}-{next(_threads)}"
 
 
-def compile_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def compile_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The real graph, compiled with a checkpointer of the test's choosing (in memory by default)."""
     return builder.compile(checkpointer=checkpointer or InMemorySaver())
 
@@ -46,7 +46,7 @@ def config_for(thread_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def run(
-    graph: CompiledStateGraph,
+    graph: CompiledStateGraph[Any, Any, Any, Any],
     payload: Any,
     db_path: str | Path,
     thread_id: str,
@@ -57,7 +57,10 @@ def run(
     """Invoke (or resume, when `payload` is a `Command`) one run to its end or its next interrupt."""
     ctx = Context(db_path=str(db_path), **{"approval": "auto", **context})
     inp = {"objective": payload} if isinstance(payload, str) else payload
-    return graph.invoke(inp, config or config_for(thread_id), context=ctx, durability="sync")
+    out: dict[str, Any] = graph.invoke(  # type: ignore[call-overload]
+        inp, config or config_for(thread_id), context=ctx, durability="sync"
+    )
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ SQL
@@ -86,9 +89,16 @@ def ids(db_path: str | Path, sql: str, params: Iterable[Any] = ()) -> set[str]:
     return {r[0] for r in rows(db_path, sql, params)}
 
 
-def campaign_of(db_path: str | Path, thread_id: str) -> sqlite3.Row | None:
+def find_campaign(db_path: str | Path, thread_id: str) -> sqlite3.Row | None:
     found = rows(db_path, "SELECT * FROM campaigns WHERE thread_id = ?", [thread_id])
     return found[0] if found else None
+
+
+def campaign_of(db_path: str | Path, thread_id: str) -> sqlite3.Row:
+    """The run's campaign row (the run must have made one)."""
+    found = find_campaign(db_path, thread_id)
+    assert found is not None, f"thread {thread_id} made no campaign"
+    return found
 
 
 def send_count(db_path: str | Path, campaign_id: str) -> int:
@@ -98,13 +108,15 @@ def send_count(db_path: str | Path, campaign_id: str) -> int:
 def sends_without_consent(db_path: str | Path, campaign_id: str | None = None) -> int:
     """Sends whose customer has no granted consent row for the send's channel (must always be 0)."""
     where = "WHERE s.campaign_id = ?" if campaign_id else ""
-    return int(scalar(
-        db_path,
-        f"""SELECT count(*) FROM sends s LEFT JOIN consents c
+    return int(
+        scalar(
+            db_path,
+            f"""SELECT count(*) FROM sends s LEFT JOIN consents c
             ON c.profile_id = s.profile_id AND c.channel = s.channel AND c.status = 'granted'
-            {where} {'AND' if where else 'WHERE'} c.profile_id IS NULL""",
-        [campaign_id] if campaign_id else [],
-    ))
+            {where} {"AND" if where else "WHERE"} c.profile_id IS NULL""",
+            [campaign_id] if campaign_id else [],
+        )
+    )
 
 
 def segment_members(db_path: str | Path, segment_id: str) -> set[str]:
@@ -117,8 +129,9 @@ def messages(db_path: str | Path, thread_id: str) -> list[dict[str, Any]]:
 
 
 def suppression_counts(db_path: str | Path, campaign_id: str) -> dict[str, int]:
-    found = rows(db_path, "SELECT reason_code, count(*) FROM decisions WHERE campaign_id = ? GROUP BY 1",
-                 [campaign_id])
+    found = rows(
+        db_path, "SELECT reason_code, count(*) FROM decisions WHERE campaign_id = ? GROUP BY 1", [campaign_id]
+    )
     return {r[0]: r[1] for r in found}
 
 

@@ -48,8 +48,14 @@ def test_every_send_has_granted_consent_for_its_channel(default_run):
     path, state = default_run
     assert sends_without_consent(path, state["campaign_id"]) == 0
     # and nobody gets two messages from one campaign step
-    assert scalar(path, "SELECT count(*) - count(DISTINCT profile_id) FROM sends WHERE campaign_id = ?",
-                  [state["campaign_id"]]) == 0
+    assert (
+        scalar(
+            path,
+            "SELECT count(*) - count(DISTINCT profile_id) FROM sends WHERE campaign_id = ?",
+            [state["campaign_id"]],
+        )
+        == 0
+    )
 
 
 def test_segment_is_exactly_the_at_risk_premium_customers(default_run):
@@ -109,11 +115,14 @@ def test_messages_log_requests_and_responses(default_run):
 
 def test_no_raw_pii_in_messages(default_run):
     path, _ = default_run
-    payloads = " ".join(r[0] for r in rows(path, "SELECT payload FROM agent_messages WHERE thread_id = ?",
-                                           [THREAD]))
+    payloads = " ".join(
+        r[0] for r in rows(path, "SELECT payload FROM agent_messages WHERE thread_id = ?", [THREAD])
+    )
     emails = [r[0] for r in rows(path, "SELECT value FROM identities WHERE kind = 'email' LIMIT 200")]
-    last_names = [r[0] for r in rows(path, "SELECT DISTINCT last_name FROM profiles WHERE length(last_name) > 4 "
-                                           "LIMIT 200")]
+    last_names = [
+        r[0]
+        for r in rows(path, "SELECT DISTINCT last_name FROM profiles WHERE length(last_name) > 4 LIMIT 200")
+    ]
     assert emails and last_names
     assert not [e for e in emails if e in payloads]
     assert not [n for n in last_names if n in payloads]

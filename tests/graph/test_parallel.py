@@ -2,7 +2,8 @@
 
 With a simulated model latency L per call, the proof is in the order of events, not in a stopwatch:
 the model calls of the independent tasks all start before any of them ends (each lasts at least L),
-which cannot happen if they ran one after another. Timings are read from the same call intervals, with wide margins.
+which cannot happen if they ran one after another. Timings are read from the same call intervals,
+with wide margins.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ class CallTimes(BaseCallbackHandler):
     def on_chat_model_start(self, serialized, messages, *, run_id: UUID, metadata=None, **kwargs) -> None:
         meta = metadata or {}
         with self._lock:
-            self.calls[run_id] = {"node": meta.get("langgraph_node"), "step": meta.get("langgraph_step"),
-                                  "start": time.monotonic(), "end": None}
+            self.calls[run_id] = {
+                "node": meta.get("langgraph_node"),
+                "step": meta.get("langgraph_step"),
+                "start": time.monotonic(),
+                "end": None,
+            }
 
     def on_llm_end(self, response, *, run_id: UUID, **kwargs) -> None:
         with self._lock:
@@ -46,8 +51,13 @@ def test_independent_tasks_overlap_in_one_superstep(seeded_cdp_path, monkeypatch
     times = CallTimes()
     thread = "parallel-1"
     started = time.monotonic()
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread,
-                config=config_for(thread, callbacks=[times], max_concurrency=4))
+    state = run(
+        compile_graph(),
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        config=config_for(thread, callbacks=[times], max_concurrency=4),
+    )
     wall = time.monotonic() - started
     assert state["status"] == "completed"
 
