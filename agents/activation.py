@@ -15,9 +15,9 @@ def _tools(env: AgentEnv):
 
     # Scheduling for real happens at launch, after approval: the agent stages and previews.
     read_only = {"plan_channels", "gate_preview"}
-    return [t for t in activation_tools(env.session(), env.policy) if t.name in read_only] + activation_stage_tools(
-        env.session(), env.policy
-    )
+    return [
+        t for t in activation_tools(env.session(), env.policy) if t.name in read_only
+    ] + activation_stage_tools(env.session(), env.policy)
 
 
 def _check(run: AgentRun, env: AgentEnv) -> str | None:

@@ -181,7 +181,9 @@ def run_tool_loop(
             result = _parse_result(content)
             error = error or (isinstance(result, dict) and set(result) == {"error"})
             run.tool_calls.append(ToolRecord(call["name"], args, result, error))
-            messages.append(ToolMessage(content, tool_call_id=call_id, status="error" if error else "success"))
+            messages.append(
+                ToolMessage(content, tool_call_id=call_id, status="error" if error else "success")
+            )
             if call["name"] == FINISH_TOOL:
                 run.summary = str(args.get("summary", ""))[:600]
                 finished = True
@@ -216,7 +218,7 @@ class Specialist:
             default=str,
         )
         check = self.check
-        checker = (lambda r: check(r, env)) if check else None  # noqa: E731
+        checker = (lambda r: check(r, env)) if check else None
         run = run_tool_loop(
             self.model,
             load_prompt(self.prompt),

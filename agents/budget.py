@@ -22,11 +22,17 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     cap, size = last.get("max_affordable_audience"), last.get("audience_size")
     if cap is not None and size is not None and not any(p["agent"] == env.agent for p in env.proposals):
         # The budget's position follows from the forecast by arithmetic: no second model call needed.
-        env.proposals.append({
-            "decision_key": "audience_size", "value": min(cap, size), "agent": env.agent, "task_id": env.task_id,
-            "rationale": f"the budget of {last.get('budget')} covers {cap} recipients at "
-            f"{last.get('cost_per_recipient')} each", "expected_value": None,
-        })
+        env.proposals.append(
+            {
+                "decision_key": "audience_size",
+                "value": min(cap, size),
+                "agent": env.agent,
+                "task_id": env.task_id,
+                "rationale": f"the budget of {last.get('budget')} covers {cap} recipients at "
+                f"{last.get('cost_per_recipient')} each",
+                "expected_value": None,
+            }
+        )
     return {
         "forecast_total": last.get("forecast_total"),
         "cost_per_recipient": last.get("cost_per_recipient"),

@@ -22,10 +22,16 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     wider = counts[-1].get("size") if counts else None
     if wider is not None and not any(p["agent"] == env.agent for p in env.proposals):
         # Growth's position is the reach it measured: propose it without a second model call.
-        env.proposals.append({
-            "decision_key": "audience_size", "value": wider, "agent": env.agent, "task_id": env.task_id,
-            "rationale": "the wider audience it sized adds reach", "expected_value": None,
-        })
+        env.proposals.append(
+            {
+                "decision_key": "audience_size",
+                "value": wider,
+                "agent": env.agent,
+                "task_id": env.task_id,
+                "rationale": "the wider audience it sized adds reach",
+                "expected_value": None,
+            }
+        )
     return {"wider_audience": wider}
 
 

@@ -84,8 +84,7 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
             out.print(f"  task [cyan]{tid}[/cyan]: [{colour}]{status}[/{colour}]")
         for msg in change.get("messages") or []:
             line = f"{msg['kind']:<10} {msg['sender']} -> {msg['recipient']}: {msg['text'][:90]}"
-            out.print(f"  [dim]{escape(line)}[/dim]",
-                      highlight=False)
+            out.print(f"  [dim]{escape(line)}[/dim]", highlight=False)
         if node == "launch" and change.get("launch"):
             la = change["launch"]
             out.print(f"  launch: {la.get('decision')} -> {la.get('scheduled', 0)} sends scheduled")
@@ -103,7 +102,9 @@ def drive(graph, config, context: Context, payload: Any, *, approve: str, as_jso
     """Stream a run (or a resume) to its end or to an interrupt; answer interrupts when we can."""
     interactive = sys.stdin.isatty() and not as_json
     while True:
-        for update in graph.stream(payload, config, context=context, stream_mode="updates", durability="sync"):
+        for update in graph.stream(
+            payload, config, context=context, stream_mode="updates", durability="sync"
+        ):
             _show_update(update, as_json)
         question = _pending_interrupt(graph, config)
         if question is None:
@@ -157,15 +158,20 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
 
             out.print(Markdown(result["report"]))
         if question:
-            out.print(f"[yellow]Waiting for a person:[/yellow] {escape(str(question.get('question')))} "
-                      f"Continue with: cdp-agents resume {thread_id} --decision approve|deny")
+            out.print(
+                f"[yellow]Waiting for a person:[/yellow] {escape(str(question.get('question')))} "
+                f"Continue with: cdp-agents resume {thread_id} --decision approve|deny"
+            )
     if public_status == "completed":
         return EXIT_OK
     if public_status == "interrupted":
         return EXIT_INTERRUPTED
     if not as_json:
-        err.print(f"[red]error:[/red] run {status}: {escape(values.get('error') or 'see the report above')}",
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]error:[/red] run {status}: {escape(values.get('error') or 'see the report above')}",
+            highlight=False,
+            soft_wrap=True,
+        )
     return EXIT_FAILED
 
 
@@ -180,8 +186,10 @@ def _storage_error(exc: sqlite3.Error, db_path: str, thread_id: str) -> str:
         hint = f"another process kept {db_path} locked too long: let it finish"
     else:
         hint = f"the CDP {db_path} could not be written"
-    return (f"{hint} ({text}). Sends are written in one transaction, so none was half-written; "
-            f"then continue with: cdp-agents resume {thread_id} --db {db_path}")
+    return (
+        f"{hint} ({text}). Sends are written in one transaction, so none was half-written; "
+        f"then continue with: cdp-agents resume {thread_id} --db {db_path}"
+    )
 
 
 def _context(db: str | None, model: str | None, protocol: str, approve: str) -> Context:
@@ -212,12 +220,17 @@ def register(app: typer.Typer) -> None:
         thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
         try:
             with durable_graph(context.db_path) as graph:
-                config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT,
-                          "max_concurrency": context.max_concurrency}
+                config = {
+                    "configurable": {"thread_id": thread_id},
+                    "recursion_limit": RECURSION_LIMIT,
+                    "max_concurrency": context.max_concurrency,
+                }
                 existing = graph.get_state(config)
                 if existing.values or existing.next:
                     raise fail(f"thread {thread_id} already exists: resume it or pick another --thread")
-                code = drive(graph, config, context, {"objective": objective}, approve=approve, as_json=as_json)
+                code = drive(
+                    graph, config, context, {"objective": objective}, approve=approve, as_json=as_json
+                )
         except sqlite3.Error as exc:
             raise fail(_storage_error(exc, context.db_path, thread_id)) from None
         except (CdpError, ValueError, OSError) as exc:
@@ -227,7 +240,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def resume(
         thread: str = typer.Argument(..., help="Thread id of the run to continue."),
-        decision: str = typer.Option(None, "--decision", help="Answer to a pending question (approve, deny, ...)."),
+        decision: str = typer.Option(
+            None, "--decision", help="Answer to a pending question (approve, deny, ...)."
+        ),
         db: str = typer.Option(None, "--db", help="CDP file the run used."),
         approve: str = typer.Option("ask", "--approve", help="ask, auto or deny for later questions."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -246,8 +261,10 @@ def register(app: typer.Typer) -> None:
             snapshot = graph.get_state(config)
             if not snapshot.values and not snapshot.next:
                 # Killed before its first checkpoint (or never run): there is nothing to continue.
-                raise fail(f"run {thread} never started (no checkpoint in {checkpoint_path(path)}); start it "
-                           f"with: cdp-agents run OBJECTIVE --db {path} --thread {thread}")
+                raise fail(
+                    f"run {thread} never started (no checkpoint in {checkpoint_path(path)}); start it "
+                    f"with: cdp-agents run OBJECTIVE --db {path} --thread {thread}"
+                )
             if not snapshot.next and row is None:
                 raise fail(f"run {thread} already finished; start a new run instead")
             # A run killed inside the supervisor has a checkpoint but no `runs` row yet: use the defaults.
@@ -256,12 +273,15 @@ def register(app: typer.Typer) -> None:
             question = _pending_interrupt(graph, config)
             payload: Any = None
             if question is not None:
-                if decision is None and not (approve in ("auto", "deny")):
+                if decision is None and approve not in ("auto", "deny"):
                     if sys.stdin.isatty() and not as_json:
                         decision = _ask(question)
                     else:
-                        raise fail(f"run {thread} waits for: {question.get('question')} "
-                                   f"Pass --decision {'|'.join(question.get('options', []))}", EXIT_INTERRUPTED)
+                        raise fail(
+                            f"run {thread} waits for: {question.get('question')} "
+                            f"Pass --decision {'|'.join(question.get('options', []))}",
+                            EXIT_INTERRUPTED,
+                        )
                 payload = Command(resume=decision or ("approve" if approve == "auto" else "deny"))
             try:
                 code = drive(graph, config, context, payload, approve=approve, as_json=as_json)
@@ -289,7 +309,9 @@ def register(app: typer.Typer) -> None:
         out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")
         with durable_graph(db) as graph:
             config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
-            code = drive(graph, config, context, {"objective": DEMO_OBJECTIVE}, approve="auto", as_json=as_json)
+            code = drive(
+                graph, config, context, {"objective": DEMO_OBJECTIVE}, approve="auto", as_json=as_json
+            )
         raise typer.Exit(code)
 
     @app.command("runs")
@@ -297,8 +319,10 @@ def register(app: typer.Typer) -> None:
         """List runs with their status and campaign."""
         cdp = open_cdp(db or default_db_path())
         table = Table("thread", "status", "protocol", "campaign", "updated", "objective")
-        for r in cdp.execute("SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
-                             "ORDER BY updated_at DESC, thread_id"):
+        for r in cdp.execute(
+            "SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
+            "ORDER BY updated_at DESC, thread_id"
+        ):
             table.add_row(*[escape(str(x or "")) for x in r[:5]], escape(str(r[5])[:60]))
         cdp.conn.close()
         out.print(table)

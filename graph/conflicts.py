@@ -23,7 +23,9 @@ def conflict_id(decision_key: str, proposals: list[dict[str, Any]]) -> str:
     return "cf_" + hashlib.sha1(raw.encode()).hexdigest()[:10]
 
 
-def open_conflicts(proposals: list[dict[str, Any]], resolutions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def open_conflicts(
+    proposals: list[dict[str, Any]], resolutions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Unresolved conflicts: per decision key, the latest proposal of each agent, if any two disagree."""
     latest: dict[str, dict[str, dict[str, Any]]] = {}
     for p in proposals:
@@ -47,7 +49,11 @@ def resolve_by_rule(conflict: dict[str, Any], priorities: list[str]) -> dict[str
         return None  # a rule must cover every party
     winner = min(ranked, key=lambda p: priorities.index(p["agent"]))
     order = " > ".join(a for a in priorities if a in {p["agent"] for p in ranked})
-    return {"winner": winner, "resolved_by": "rule", "reasons": f"priority rule {order}: {winner['agent']} wins"}
+    return {
+        "winner": winner,
+        "resolved_by": "rule",
+        "reasons": f"priority rule {order}: {winner['agent']} wins",
+    }
 
 
 def resolve_by_score(conflict: dict[str, Any]) -> dict[str, Any] | None:
@@ -57,9 +63,12 @@ def resolve_by_score(conflict: dict[str, Any]) -> dict[str, Any] | None:
     best = sorted(scored, key=lambda p: p["expected_value"], reverse=True)
     if len(best) > 1 and best[0]["expected_value"] == best[1]["expected_value"]:
         return None
-    return {"winner": best[0], "resolved_by": "score",
-            "reasons": f"highest expected value under the objective: {best[0]['expected_value']:.2f} "
-                       f"({best[0]['agent']})"}
+    return {
+        "winner": best[0],
+        "resolved_by": "score",
+        "reasons": f"highest expected value under the objective: {best[0]['expected_value']:.2f} "
+        f"({best[0]['agent']})",
+    }
 
 
 def conservative(conflict: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,9 @@ class Context:
     )
     protocol: Protocol = field(
         default="hub",
-        metadata={"description": "How agents talk: hub (via supervisor), p2p (direct, supervised) or blackboard."},
+        metadata={
+            "description": "How agents talk: hub (via supervisor), p2p (direct, supervised) or blackboard."
+        },
     )
     approval: ApprovalMode = field(
         default="ask",
@@ -60,13 +62,19 @@ class Context:
         default=DEFAULT_PRIORITY,
         metadata={"description": "Conflict priority, highest first (comma-separated agent names)."},
     )
-    frequency_cap: int = field(default=3, metadata={"description": "Marketing messages per customer per window."})
-    frequency_window_days: int = field(default=7, metadata={"description": "Rolling window of the cap, days."})
+    frequency_cap: int = field(
+        default=3, metadata={"description": "Marketing messages per customer per window."}
+    )
+    frequency_window_days: int = field(
+        default=7, metadata={"description": "Rolling window of the cap, days."}
+    )
     complaint_window_days: int = field(
         default=30, metadata={"description": "No promotion this many days after a complaint."}
     )
     holdout_pct: float = field(default=10.0, metadata={"description": "Control group share per campaign, %."})
-    quiet_hours_start: int = field(default=21, metadata={"description": "SMS/push quiet hours start (local)."})
+    quiet_hours_start: int = field(
+        default=21, metadata={"description": "SMS/push quiet hours start (local)."}
+    )
     quiet_hours_end: int = field(default=8, metadata={"description": "SMS/push quiet hours end (local)."})
     cost_email: float = field(default=0.01, metadata={"description": "Cost per email send."})
     cost_sms: float = field(default=0.05, metadata={"description": "Cost per SMS send."})

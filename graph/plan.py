@@ -65,7 +65,9 @@ def validate_plan(plan: Plan, known_agents: set[str]) -> None:
         problems.append(f"duplicate task ids: {', '.join(dupes)}")
     for task in plan.tasks:
         if task.agent not in known_agents:
-            problems.append(f"task '{task.id}' names unknown agent '{task.agent}' (known: {', '.join(sorted(known_agents))})")
+            problems.append(
+                f"task '{task.id}' names unknown agent '{task.agent}' (known: {', '.join(sorted(known_agents))})"
+            )
         for dep in task.depends_on:
             if dep not in ids:
                 problems.append(f"task '{task.id}' depends on unknown task '{dep}'")

@@ -59,8 +59,14 @@ def ancestors(task: dict[str, Any], plan: list[dict[str, Any]]) -> list[str]:
     return seen
 
 
-def gather_inputs(db, protocol: str, thread_id: str, task: dict[str, Any], results: dict[str, Any],
-                  plan: list[dict[str, Any]]) -> dict[str, Any]:
+def gather_inputs(
+    db,
+    protocol: str,
+    thread_id: str,
+    task: dict[str, Any],
+    results: dict[str, Any],
+    plan: list[dict[str, Any]],
+) -> dict[str, Any]:
     """Upstream outputs a task works from (all its ancestors): from the blackboard under `blackboard`,
     else from the results the supervisor holds."""
     deps = ancestors(task, plan)
@@ -70,22 +76,37 @@ def gather_inputs(db, protocol: str, thread_id: str, task: dict[str, Any], resul
     return {dep: (results.get(dep) or {}).get("outputs", {}) for dep in deps}
 
 
-def request_message(db, protocol: str, thread_id: str, task: dict[str, Any], agent: str,
-                    inputs: dict[str, Any], attempt: int) -> dict[str, Any]:
+def request_message(
+    db, protocol: str, thread_id: str, task: dict[str, Any], agent: str, inputs: dict[str, Any], attempt: int
+) -> dict[str, Any]:
     payload: dict[str, Any] = {"goal": task["goal"], "acceptance": task.get("acceptance", [])}
     if protocol == "hub":
         payload["inputs"] = inputs
     else:
         payload["inputs_from"] = sorted(inputs)
     return record_message(
-        db, thread_id=thread_id, kind="request", sender=SUPERVISOR, recipient=agent, task_id=task["id"],
-        payload=payload, protocol=protocol, dedupe_key=f"request:{task['id']}:{agent}:{attempt}",
+        db,
+        thread_id=thread_id,
+        kind="request",
+        sender=SUPERVISOR,
+        recipient=agent,
+        task_id=task["id"],
+        payload=payload,
+        protocol=protocol,
+        dedupe_key=f"request:{task['id']}:{agent}:{attempt}",
     )
 
 
-def completion_messages(db, protocol: str, thread_id: str, task: dict[str, Any], agent: str,
-                        result: dict[str, Any], outbox: list[dict[str, Any]],
-                        consumers: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def completion_messages(
+    db,
+    protocol: str,
+    thread_id: str,
+    task: dict[str, Any],
+    agent: str,
+    result: dict[str, Any],
+    outbox: list[dict[str, Any]],
+    consumers: list[tuple[str, str]],
+) -> list[dict[str, Any]]:
     """Messages (and notes) a finished task produces under the run's protocol."""
     tid = task["id"]
     logged: list[dict[str, Any]] = []
@@ -94,49 +115,115 @@ def completion_messages(db, protocol: str, thread_id: str, task: dict[str, Any],
         write_note(db, thread_id, tid, agent, "outputs", result.get("outputs", {}))
         for i, note in enumerate(outbox):
             write_note(db, thread_id, tid, agent, f"note_{i}_{note['topic']}", note)
-        logged.append(record_message(
-            db, thread_id=thread_id, kind="response", sender=agent, recipient=SUPERVISOR, task_id=tid,
-            payload=summary, protocol=protocol, dedupe_key=f"response:{tid}:{agent}",
-        ))
+        logged.append(
+            record_message(
+                db,
+                thread_id=thread_id,
+                kind="response",
+                sender=agent,
+                recipient=SUPERVISOR,
+                task_id=tid,
+                payload=summary,
+                protocol=protocol,
+                dedupe_key=f"response:{tid}:{agent}",
+            )
+        )
         return logged
     hub_payload = {**summary, "outputs": result.get("outputs", {})} if protocol == "hub" else summary
-    logged.append(record_message(
-        db, thread_id=thread_id, kind="response", sender=agent, recipient=SUPERVISOR, task_id=tid,
-        payload=hub_payload, protocol=protocol, dedupe_key=f"response:{tid}:{agent}",
-    ))
+    logged.append(
+        record_message(
+            db,
+            thread_id=thread_id,
+            kind="response",
+            sender=agent,
+            recipient=SUPERVISOR,
+            task_id=tid,
+            payload=hub_payload,
+            protocol=protocol,
+            dedupe_key=f"response:{tid}:{agent}",
+        )
+    )
     if protocol == "p2p":
         for consumer_task, consumer_agent in consumers:
             if consumer_agent == agent:
                 continue
-            logged.append(record_message(
-                db, thread_id=thread_id, kind="response", sender=agent, recipient=consumer_agent, task_id=tid,
-                payload={"summary": result.get("summary", ""), "outputs": result.get("outputs", {}),
-                         "for_task": consumer_task},
-                protocol=protocol, dedupe_key=f"handoff:{tid}:{consumer_task}",
-            ))
+            logged.append(
+                record_message(
+                    db,
+                    thread_id=thread_id,
+                    kind="response",
+                    sender=agent,
+                    recipient=consumer_agent,
+                    task_id=tid,
+                    payload={
+                        "summary": result.get("summary", ""),
+                        "outputs": result.get("outputs", {}),
+                        "for_task": consumer_task,
+                    },
+                    protocol=protocol,
+                    dedupe_key=f"handoff:{tid}:{consumer_task}",
+                )
+            )
     for i, note in enumerate(outbox):
         recipient = str(note.get("recipient") or SUPERVISOR)
         if protocol == "hub" or recipient == SUPERVISOR:
-            logged.append(record_message(
-                db, thread_id=thread_id, kind="status", sender=agent, recipient=SUPERVISOR, task_id=tid,
-                payload={**note, "forward_to": recipient}, protocol=protocol, dedupe_key=f"note:{tid}:{i}",
-            ))
+            logged.append(
+                record_message(
+                    db,
+                    thread_id=thread_id,
+                    kind="status",
+                    sender=agent,
+                    recipient=SUPERVISOR,
+                    task_id=tid,
+                    payload={**note, "forward_to": recipient},
+                    protocol=protocol,
+                    dedupe_key=f"note:{tid}:{i}",
+                )
+            )
             if recipient != SUPERVISOR:
-                logged.append(record_message(
-                    db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=recipient, task_id=tid,
-                    payload={**note, "forwarded_from": agent}, protocol=protocol, dedupe_key=f"forward:{tid}:{i}",
-                ))
+                logged.append(
+                    record_message(
+                        db,
+                        thread_id=thread_id,
+                        kind="status",
+                        sender=SUPERVISOR,
+                        recipient=recipient,
+                        task_id=tid,
+                        payload={**note, "forwarded_from": agent},
+                        protocol=protocol,
+                        dedupe_key=f"forward:{tid}:{i}",
+                    )
+                )
         elif note.get("topic") in ALLOWED_PEER_TOPICS and recipient in REGISTRY:
-            logged.append(record_message(
-                db, thread_id=thread_id, kind="status", sender=agent, recipient=recipient, task_id=tid,
-                payload={**note, "observed_by": SUPERVISOR}, protocol=protocol, dedupe_key=f"note:{tid}:{i}",
-            ))
+            logged.append(
+                record_message(
+                    db,
+                    thread_id=thread_id,
+                    kind="status",
+                    sender=agent,
+                    recipient=recipient,
+                    task_id=tid,
+                    payload={**note, "observed_by": SUPERVISOR},
+                    protocol=protocol,
+                    dedupe_key=f"note:{tid}:{i}",
+                )
+            )
         else:
             why = "not an agent" if recipient not in REGISTRY else "topic not allowed between agents"
-            logged.append(record_message(
-                db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=agent, task_id=tid,
-                payload={"note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
-                         "vetoed": note},
-                protocol=protocol, dedupe_key=f"veto:{tid}:{i}",
-            ))
+            logged.append(
+                record_message(
+                    db,
+                    thread_id=thread_id,
+                    kind="status",
+                    sender=SUPERVISOR,
+                    recipient=agent,
+                    task_id=tid,
+                    payload={
+                        "note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
+                        "vetoed": note,
+                    },
+                    protocol=protocol,
+                    dedupe_key=f"veto:{tid}:{i}",
+                )
+            )
     return logged

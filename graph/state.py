@@ -9,9 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
-RunStatus = Literal[
-    "planning", "running", "completed", "failed", "interrupted", "refused", "needs_input"
-]
+RunStatus = Literal["planning", "running", "completed", "failed", "interrupted", "refused", "needs_input"]
 TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
 
 

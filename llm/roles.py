@@ -85,32 +85,86 @@ def _plan_tasks(brief: Brief, agents: set[str], objective: str) -> list[dict[str
 
     def add(tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str]) -> None:
         if agent in agents:
-            tasks.append({"id": tid, "agent": agent, "goal": goal, "depends_on": [d for d in deps if d in ids()],
-                          "acceptance": acceptance, "inputs": {}})
+            tasks.append(
+                {
+                    "id": tid,
+                    "agent": agent,
+                    "goal": goal,
+                    "depends_on": [d for d in deps if d in ids()],
+                    "acceptance": acceptance,
+                    "inputs": {},
+                }
+            )
 
     def ids() -> set[str]:
         return {t["id"] for t in tasks}
 
-    add("audience", "audience", f"Build and save the audience: {brief.describe()}", [],
-        ["segment saved", "size checked"])
-    add("baseline", "analytics", "Baseline KPIs of the segment and the holdout for measurement", ["audience"],
-        ["baseline figures"])
+    add(
+        "audience",
+        "audience",
+        f"Build and save the audience: {brief.describe()}",
+        [],
+        ["segment saved", "size checked"],
+    )
+    add(
+        "baseline",
+        "analytics",
+        "Baseline KPIs of the segment and the holdout for measurement",
+        ["audience"],
+        ["baseline figures"],
+    )
     if brief.budget is not None:
-        add("budget", "budget", f"Forecast cost against the budget of {brief.budget.amount:g} "
-            f"{brief.budget.currency} and propose the largest affordable audience", ["audience"], ["forecast"])
+        add(
+            "budget",
+            "budget",
+            f"Forecast cost against the budget of {brief.budget.amount:g} "
+            f"{brief.budget.currency} and propose the largest affordable audience",
+            ["audience"],
+            ["forecast"],
+        )
         if GROWTH_WORDS.search(objective):
-            add("growth", "growth", "Size a wider audience that serves the growth goal and propose it",
-                ["audience"], ["proposal"])
-    add("service", "service", "Check tickets and complaints in the audience and pause whoever needs it",
-        ["audience"], ["service check done"])
-    add("content", "content", "Write message variants per language and category", ["audience"],
-        ["variants saved"])
-    add("compliance", "compliance", "Review the variants against claim and language rules", ["content"],
-        ["content reviewed"])
-    add("activation", "activation", "Pick channels and timing per customer and stage the sends",
-        ["content", "compliance", "service", "budget", "growth"], ["sends staged"])
-    add("results", "analytics", "Summarise what was scheduled, held out and suppressed", ["activation"],
-        ["results read"])
+            add(
+                "growth",
+                "growth",
+                "Size a wider audience that serves the growth goal and propose it",
+                ["audience"],
+                ["proposal"],
+            )
+    add(
+        "service",
+        "service",
+        "Check tickets and complaints in the audience and pause whoever needs it",
+        ["audience"],
+        ["service check done"],
+    )
+    add(
+        "content",
+        "content",
+        "Write message variants per language and category",
+        ["audience"],
+        ["variants saved"],
+    )
+    add(
+        "compliance",
+        "compliance",
+        "Review the variants against claim and language rules",
+        ["content"],
+        ["content reviewed"],
+    )
+    add(
+        "activation",
+        "activation",
+        "Pick channels and timing per customer and stage the sends",
+        ["content", "compliance", "service", "budget", "growth"],
+        ["sends staged"],
+    )
+    add(
+        "results",
+        "analytics",
+        "Summarise what was scheduled, held out and suppressed",
+        ["activation"],
+        ["results read"],
+    )
     return tasks
 
 
@@ -149,13 +203,23 @@ def supervisor(request: ScriptedRequest) -> dict[str, Any]:
 def _audience(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
     done = _tool_results_by_name(request)
     if "save_segment" in done:
-        return [_finish(f"Saved segment {done['save_segment'].get('segment_id')} with "
-                        f"{done['save_segment'].get('size')} customers.")]
+        return [
+            _finish(
+                f"Saved segment {done['save_segment'].get('segment_id')} with "
+                f"{done['save_segment'].get('size')} customers."
+            )
+        ]
     brief = _brief(task.get("objective", ""))
     return [
-        _call("save_segment", {"filter": brief.audience_filter(), "name": (brief.describe() or "audience")[:80],
-                               "description": f"Customers the objective describes: {brief.describe()}"[:500],
-                               "derive_traits": ["churn_band"]}),
+        _call(
+            "save_segment",
+            {
+                "filter": brief.audience_filter(),
+                "name": (brief.describe() or "audience")[:80],
+                "description": f"Customers the objective describes: {brief.describe()}"[:500],
+                "derive_traits": ["churn_band"],
+            },
+        ),
         _finish(f"Saved the audience for: {brief.describe()}."),
     ]
 
@@ -165,19 +229,42 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
         return [_finish("Variants saved.")]
     brief = _brief(task.get("objective", ""))
     offer = f"{brief.discount_pct:g}% off" if brief.discount_pct else "something picked for you"
-    hook = {"win-back": "We miss you", "retention": "Thanks for staying with us",
-            "welcome": "Welcome aboard", "re-engagement": "It's been a while",
-            "cross-sell": "You might also like", "upsell": "Ready for more?", "launch": "Just launched"}
+    hook = {
+        "win-back": "We miss you",
+        "retention": "Thanks for staying with us",
+        "welcome": "Welcome aboard",
+        "re-engagement": "It's been a while",
+        "cross-sell": "You might also like",
+        "upsell": "Ready for more?",
+        "launch": "Just launched",
+    }
     opener = hook.get(brief.goal or "", "A note for you")
     occasion = f" this {brief.occasion}" if brief.occasion else ""
-    variants = [{"variant_id": "default", "subject": f"{opener}, {{first_name}}",
-                 "body": f"{opener}{occasion}: {offer} on {{favorite_category}}. {{offer}}"}]
+    variants = [
+        {
+            "variant_id": "default",
+            "subject": f"{opener}, {{first_name}}",
+            "body": f"{opener}{occasion}: {offer} on {{favorite_category}}. {{offer}}",
+        }
+    ]
     for lang in (_upstream(task, "languages") or [])[:4]:
-        variants.append({"variant_id": f"lang-{lang}", "language": lang, "subject": f"{opener}, {{first_name}}",
-                         "body": f"[{lang}] {opener}{occasion}: {offer}. {{offer}}"})
+        variants.append(
+            {
+                "variant_id": f"lang-{lang}",
+                "language": lang,
+                "subject": f"{opener}, {{first_name}}",
+                "body": f"[{lang}] {opener}{occasion}: {offer}. {{offer}}",
+            }
+        )
     for cat in (_upstream(task, "categories") or [])[:3]:
-        variants.append({"variant_id": f"cat-{cat}"[:48], "category": cat, "subject": f"{opener}: {cat}",
-                         "body": f"{opener}{occasion}: {offer} on {cat}. {{offer}}"})
+        variants.append(
+            {
+                "variant_id": f"cat-{cat}"[:48],
+                "category": cat,
+                "subject": f"{opener}: {cat}",
+                "body": f"{opener}{occasion}: {offer} on {cat}. {{offer}}",
+            }
+        )
     return [_call("save_variants", {"variants": variants}), _finish(f"Saved {len(variants)} variants.")]
 
 
@@ -186,7 +273,9 @@ def _activation(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str
     if "stage_sends" in done:
         return [_finish(f"Staged {done['stage_sends'].get('staged')} sends.")]
     brief = _brief(task.get("objective", ""))
-    channels: list[str] = list(brief.channels) or [c for c in DEFAULT_CHANNELS if c not in brief.excluded_channels]
+    channels: list[str] = list(brief.channels) or [
+        c for c in DEFAULT_CHANNELS if c not in brief.excluded_channels
+    ]
     args: dict[str, Any] = {"segment_id": _upstream(task, "segment_id") or "", "channel_priority": channels}
     if brief.send_at:
         args["send_at"] = brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -198,10 +287,14 @@ def _analytics(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str,
     if done.get("campaign_results") or done.get("segment_baseline"):
         return [_finish("Figures read.")]
     if _upstream(task, "staged") is not None or _upstream(task, "launched"):
-        return [_call("campaign_results", {"campaign_id": task.get("campaign_id")}),
-                _finish("Read the campaign's scheduled, held-out and suppressed counts.")]
-    return [_call("segment_baseline", {"segment_id": _upstream(task, "segment_id") or "", "days": 30}),
-            _finish("Baseline read; KPIs: conversion and revenue per customer against the holdout.")]
+        return [
+            _call("campaign_results", {"campaign_id": task.get("campaign_id")}),
+            _finish("Read the campaign's scheduled, held-out and suppressed counts."),
+        ]
+    return [
+        _call("segment_baseline", {"segment_id": _upstream(task, "segment_id") or "", "days": 30}),
+        _finish("Baseline read; KPIs: conversion and revenue per customer against the holdout."),
+    ]
 
 
 def _service(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -211,9 +304,15 @@ def _service(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
     return [
         _call("service_issues", {"segment_id": segment}),
         _call("pause_customers", {"segment_id": segment, "recent_ticket_days": 14}),
-        _call("notify", {"recipient": "activation", "topic": "pause_customers",
-                         "note": "customers with a recent ticket or complaint are paused (trait suppress_promotions)",
-                         "data": {"segment_id": segment}}),
+        _call(
+            "notify",
+            {
+                "recipient": "activation",
+                "topic": "pause_customers",
+                "note": "customers with a recent ticket or complaint are paused (trait suppress_promotions)",
+                "data": {"segment_id": segment},
+            },
+        ),
         _finish("Checked tickets and complaints and paused customers with a recent service contact."),
     ]
 
@@ -230,9 +329,14 @@ def _budget(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, An
         return [_finish("Forecast read.")]
     brief = _brief(task.get("objective", ""))
     return [
-        _call("forecast_cost", {"segment_id": _upstream(task, "segment_id") or "",
-                                "channel_priority": list(brief.channels) or ["email"],
-                                "discount_pct": brief.discount_pct if brief.discount_pct is not None else 15}),
+        _call(
+            "forecast_cost",
+            {
+                "segment_id": _upstream(task, "segment_id") or "",
+                "channel_priority": list(brief.channels) or ["email"],
+                "discount_pct": brief.discount_pct if brief.discount_pct is not None else 15,
+            },
+        ),
         _finish("Forecast the cost; the largest affordable audience is my proposal."),
     ]
 
@@ -241,10 +345,17 @@ def _growth(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, An
     if "count_audience" in _tool_results_by_name(request):
         return [_finish("Wider audience sized.")]
     brief = _brief(task.get("objective", ""))
-    wider = {"any": [brief.audience_filter(), {"segment": "high-value"},
-                     {"field": "tier", "op": "in", "value": ["premium", "vip"]}]}
-    return [_call("count_audience", {"filter": wider}),
-            _finish("Sized a wider audience (next tier and high-value customers) for reach.")]
+    wider = {
+        "any": [
+            brief.audience_filter(),
+            {"segment": "high-value"},
+            {"field": "tier", "op": "in", "value": ["premium", "vip"]},
+        ]
+    }
+    return [
+        _call("count_audience", {"filter": wider}),
+        _finish("Sized a wider audience (next tier and high-value customers) for reach."),
+    ]
 
 
 def _optimization(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -254,8 +365,14 @@ def _optimization(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[s
 
 
 BEHAVIOURS = {
-    "audience": _audience, "content": _content, "activation": _activation, "analytics": _analytics,
-    "service": _service, "compliance": _compliance, "budget": _budget, "growth": _growth,
+    "audience": _audience,
+    "content": _content,
+    "activation": _activation,
+    "analytics": _analytics,
+    "service": _service,
+    "compliance": _compliance,
+    "budget": _budget,
+    "growth": _growth,
     "optimization": _optimization,
 }
 
@@ -296,7 +413,9 @@ def synthesizer(request: ScriptedRequest) -> str:
         + (f"; {stopped} customers were not messaged, mostly for {top}." if stopped else "."),
     ]
     for c in facts.get("conflicts") or []:
-        parts.append(f"Agents disagreed on {c.get('decision_key')}; {c.get('winner')} won by {c.get('resolved_by')}.")
+        parts.append(
+            f"Agents disagreed on {c.get('decision_key')}; {c.get('winner')} won by {c.get('resolved_by')}."
+        )
     failed = [tid for tid, r in (facts.get("task_results") or {}).items() if r.get("status") != "done"]
     if failed:
         parts.append(f"Tasks that did not finish: {', '.join(failed)}.")

@@ -62,12 +62,22 @@ def dispatch(
                 updates["replans"] = updates.get("replans", 0) + 1
                 status[tid] = "pending"
                 updates["task_status"][tid] = "pending"
-                updates["messages"].append(record_message(
-                    db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=fallback, task_id=tid,
-                    payload={"summary": f"task {tid} reassigned from {tried[-1]} to fallback {fallback}",
-                             "error": results.get(tid, {}).get("error")},
-                    protocol=ctx.protocol, dedupe_key=f"reassign:{tid}:{fallback}",
-                ))
+                updates["messages"].append(
+                    record_message(
+                        db,
+                        thread_id=thread_id,
+                        kind="status",
+                        sender=SUPERVISOR,
+                        recipient=fallback,
+                        task_id=tid,
+                        payload={
+                            "summary": f"task {tid} reassigned from {tried[-1]} to fallback {fallback}",
+                            "error": results.get(tid, {}).get("error"),
+                        },
+                        protocol=ctx.protocol,
+                        dedupe_key=f"reassign:{tid}:{fallback}",
+                    )
+                )
             else:
                 return Command(goto="human", update={k: v for k, v in updates.items() if v})
         for task in plan:
@@ -84,13 +94,26 @@ def dispatch(
             agent = (updates["assignments"].get(tid) or assignments.get(tid) or [task["agent"]])[-1]
             attempt = len(updates["assignments"].get(tid) or assignments.get(tid) or [task["agent"]])
             inputs = gather_inputs(db, ctx.protocol, thread_id, task, results, plan)
-            updates["messages"].append(request_message(db, ctx.protocol, thread_id, task, agent, inputs, attempt))
+            updates["messages"].append(
+                request_message(db, ctx.protocol, thread_id, task, agent, inputs, attempt)
+            )
             updates["task_status"][tid] = "running"
-            sends.append(Send(agent, {
-                "task": task, "agent": agent, "objective": state.get("objective", ""),
-                "campaign_id": state.get("campaign_id", ""), "inputs": inputs, "attempt": attempt,
-                "consumers": [[t["id"], t["agent"]] for t in plan if tid in (t.get("depends_on") or [])],
-            }))
+            sends.append(
+                Send(
+                    agent,
+                    {
+                        "task": task,
+                        "agent": agent,
+                        "objective": state.get("objective", ""),
+                        "campaign_id": state.get("campaign_id", ""),
+                        "inputs": inputs,
+                        "attempt": attempt,
+                        "consumers": [
+                            [t["id"], t["agent"]] for t in plan if tid in (t.get("depends_on") or [])
+                        ],
+                    },
+                )
+            )
     clean = {k: v for k, v in updates.items() if v}
     if sends:
         return Command(goto=sends, update=clean)

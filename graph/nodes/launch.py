@@ -40,13 +40,15 @@ def launch(
     if ctx.approval == "deny":
         decision, decided_by = "deny", "setting"
     elif ctx.approval == "ask" and planned > ctx.approval_threshold:
-        answer = interrupt({
-            "kind": "approval",
-            "question": f"Schedule {planned:,} messages for campaign {campaign_id}?",
-            "options": ["approve", "deny"],
-            "campaign_id": campaign_id,
-            "preview": preview,
-        })
+        answer = interrupt(
+            {
+                "kind": "approval",
+                "question": f"Schedule {planned:,} messages for campaign {campaign_id}?",
+                "options": ["approve", "deny"],
+                "campaign_id": campaign_id,
+                "preview": preview,
+            }
+        )
         decision, decided_by = read_decision(answer), HUMAN
     messages: list[dict[str, Any]] = []
     launch_info: dict[str, Any] = {"decision": decision, "decided_by": decided_by}
@@ -58,17 +60,32 @@ def launch(
         else:
             new_status = "denied"
         with db.conn:
-            db.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE campaign_id = ?",
-                       [new_status, clock.now_iso(db), campaign_id])
-        messages.append(record_message(
-            db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient="activation", task_id=tid,
-            payload={"summary": f"launch {decision} ({decided_by}): {launch_info.get('scheduled', 0)} scheduled",
-                     "decision": decision},
-            protocol=ctx.protocol, dedupe_key=f"launch:{tid}",
-        ))
+            db.execute(
+                "UPDATE campaigns SET status = ?, updated_at = ? WHERE campaign_id = ?",
+                [new_status, clock.now_iso(db), campaign_id],
+            )
+        messages.append(
+            record_message(
+                db,
+                thread_id=thread_id,
+                kind="status",
+                sender=SUPERVISOR,
+                recipient="activation",
+                task_id=tid,
+                payload={
+                    "summary": f"launch {decision} ({decided_by}): {launch_info.get('scheduled', 0)} scheduled",
+                    "decision": decision,
+                },
+                protocol=ctx.protocol,
+                dedupe_key=f"launch:{tid}",
+            )
+        )
     outputs = {**(result.get("outputs") or {}), "launched": True, "decision": decision}
-    return Command(goto="dispatch", update={
-        "launch": launch_info,
-        "results": {tid: {**result, "outputs": outputs}},
-        "messages": messages,
-    })
+    return Command(
+        goto="dispatch",
+        update={
+            "launch": launch_info,
+            "results": {tid: {**result, "outputs": outputs}},
+            "messages": messages,
+        },
+    )

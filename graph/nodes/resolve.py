@@ -36,25 +36,41 @@ def resolve(
         if outcome is None:
             if ctx.approval == "ask":
                 options = tuple(p["agent"] for p in conflict["proposals"])
-                answer = interrupt({
-                    "kind": "conflict",
-                    "question": f"Agents disagree on {conflict['decision_key']}: which proposal wins?",
-                    "options": list(options),
-                    "proposals": conflict["proposals"],
-                })
+                answer = interrupt(
+                    {
+                        "kind": "conflict",
+                        "question": f"Agents disagree on {conflict['decision_key']}: which proposal wins?",
+                        "options": list(options),
+                        "proposals": conflict["proposals"],
+                    }
+                )
                 pick = str(answer.get("decision") if isinstance(answer, dict) else answer).strip().lower()
-                chosen = next((p for p in conflict["proposals"] if p["agent"] == pick), conservative(conflict))
-                outcome = {"winner": chosen, "resolved_by": HUMAN, "reasons": f"a person chose {chosen['agent']}"}
+                chosen = next(
+                    (p for p in conflict["proposals"] if p["agent"] == pick), conservative(conflict)
+                )
+                outcome = {
+                    "winner": chosen,
+                    "resolved_by": HUMAN,
+                    "reasons": f"a person chose {chosen['agent']}",
+                }
             else:
                 chosen = conservative(conflict)
-                outcome = {"winner": chosen, "resolved_by": "conservative-default",
-                           "reasons": "no rule or score decided it and nobody could be asked: the smaller value"}
+                outcome = {
+                    "winner": chosen,
+                    "resolved_by": "conservative-default",
+                    "reasons": "no rule or score decided it and nobody could be asked: the smaller value",
+                }
         winner = outcome["winner"]
         record = {
-            "conflict_id": conflict["conflict_id"], "decision_key": conflict["decision_key"],
-            "proposals": [{k: p.get(k) for k in ("agent", "value", "rationale", "expected_value")}
-                          for p in conflict["proposals"]],
-            "winner": winner["agent"], "value": winner["value"], "resolved_by": outcome["resolved_by"],
+            "conflict_id": conflict["conflict_id"],
+            "decision_key": conflict["decision_key"],
+            "proposals": [
+                {k: p.get(k) for k in ("agent", "value", "rationale", "expected_value")}
+                for p in conflict["proposals"]
+            ],
+            "winner": winner["agent"],
+            "value": winner["value"],
+            "resolved_by": outcome["resolved_by"],
             "reasons": outcome["reasons"],
         }
         resolutions.append(record)
@@ -63,17 +79,36 @@ def resolve(
                 db.execute(
                     "INSERT OR IGNORE INTO conflicts (conflict_id, thread_id, decision_key, proposals, resolution, "
                     "resolved_by, winner, reasons, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [record["conflict_id"], thread_id, record["decision_key"], json.dumps(record["proposals"]),
-                     json.dumps(winner["value"]), record["resolved_by"], record["winner"], record["reasons"],
-                     clock.now_iso(db)],
+                    [
+                        record["conflict_id"],
+                        thread_id,
+                        record["decision_key"],
+                        json.dumps(record["proposals"]),
+                        json.dumps(winner["value"]),
+                        record["resolved_by"],
+                        record["winner"],
+                        record["reasons"],
+                        clock.now_iso(db),
+                    ],
                 )
                 sql = APPLY.get(conflict["decision_key"])
                 if sql:
                     db.execute(sql, [winner["value"], state["campaign_id"]])
-            messages.append(record_message(
-                db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=winner["agent"], task_id=None,
-                payload={"summary": f"conflict on {record['decision_key']} resolved by {record['resolved_by']}: "
-                                    f"{record['winner']} ({record['value']})", "conflict": record["conflict_id"]},
-                protocol=ctx.protocol, dedupe_key=f"conflict:{record['conflict_id']}",
-            ))
+            messages.append(
+                record_message(
+                    db,
+                    thread_id=thread_id,
+                    kind="status",
+                    sender=SUPERVISOR,
+                    recipient=winner["agent"],
+                    task_id=None,
+                    payload={
+                        "summary": f"conflict on {record['decision_key']} resolved by {record['resolved_by']}: "
+                        f"{record['winner']} ({record['value']})",
+                        "conflict": record["conflict_id"],
+                    },
+                    protocol=ctx.protocol,
+                    dedupe_key=f"conflict:{record['conflict_id']}",
+                )
+            )
     return Command(goto="dispatch", update={"resolutions": resolutions, "messages": messages})

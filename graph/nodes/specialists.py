@@ -46,21 +46,42 @@ def make_specialist_node(agent: str):
         task = inp["task"]
         thread_id = thread_id_of(config, inp.get("objective", ""))
         env = AgentEnv(
-            db_path=ctx.db_path, thread_id=thread_id, task_id=task["id"], agent=agent,
-            campaign_id=inp.get("campaign_id", ""), objective=inp.get("objective", ""), goal=task["goal"],
-            inputs={**(task.get("inputs") or {}), "upstream": inp.get("inputs", {}), "task_kind": task["agent"]},
-            protocol=ctx.protocol, policy=ctx.policy(), max_steps=ctx.max_agent_steps,
+            db_path=ctx.db_path,
+            thread_id=thread_id,
+            task_id=task["id"],
+            agent=agent,
+            campaign_id=inp.get("campaign_id", ""),
+            objective=inp.get("objective", ""),
+            goal=task["goal"],
+            inputs={
+                **(task.get("inputs") or {}),
+                "upstream": inp.get("inputs", {}),
+                "task_kind": task["agent"],
+            },
+            protocol=ctx.protocol,
+            policy=ctx.policy(),
+            max_steps=ctx.max_agent_steps,
         )
         specialist = specialist_for(agent, task["agent"], load_chat_model(ctx.model))
         run, outputs = specialist.run(env)
         result = {
-            "agent": agent, "status": "done", "summary": run.summary, "outputs": outputs,
-            "attempts": inp.get("attempt", 1), "llm_calls": run.llm_calls,
+            "agent": agent,
+            "status": "done",
+            "summary": run.summary,
+            "outputs": outputs,
+            "attempts": inp.get("attempt", 1),
+            "llm_calls": run.llm_calls,
             "tools": [r.name for r in run.tool_calls],
         }
         with cdp_session(ctx.db_path) as db:
             logged = completion_messages(
-                db, ctx.protocol, thread_id, task, agent, result, env.outbox,
+                db,
+                ctx.protocol,
+                thread_id,
+                task,
+                agent,
+                result,
+                env.outbox,
                 consumers=[(c, a) for c, a in inp.get("consumers", [])],
             )
         return {
@@ -75,8 +96,9 @@ def make_specialist_node(agent: str):
     return run_task
 
 
-def on_specialist_error(inp: TaskInput, runtime: Runtime[Context], config: RunnableConfig,
-                        error: NodeError) -> Command:
+def on_specialist_error(
+    inp: TaskInput, runtime: Runtime[Context], config: RunnableConfig, error: NodeError
+) -> Command:
     """Record the failure as a structured status message; the dispatcher decides what comes next."""
     ctx = runtime.context or Context()
     task = inp["task"]
@@ -85,13 +107,30 @@ def on_specialist_error(inp: TaskInput, runtime: Runtime[Context], config: Runna
     reason = f"{type(error.error).__name__}: {error.error}"[:500]
     with cdp_session(ctx.db_path) as db:
         msg = record_message(
-            db, thread_id=thread_id, kind="status", sender=agent, recipient=SUPERVISOR, task_id=task["id"],
+            db,
+            thread_id=thread_id,
+            kind="status",
+            sender=agent,
+            recipient=SUPERVISOR,
+            task_id=task["id"],
             payload={"summary": f"task {task['id']} failed", "error": reason, "status": "failed"},
-            protocol=ctx.protocol, dedupe_key=f"failed:{task['id']}:{agent}",
+            protocol=ctx.protocol,
+            dedupe_key=f"failed:{task['id']}:{agent}",
         )
-    return Command(goto="dispatch", update={
-        "results": {task["id"]: {"agent": agent, "status": "failed", "summary": "", "outputs": {},
-                                 "error": reason, "attempts": inp.get("attempt", 1)}},
-        "task_status": {task["id"]: "failed"},
-        "messages": [msg],
-    })
+    return Command(
+        goto="dispatch",
+        update={
+            "results": {
+                task["id"]: {
+                    "agent": agent,
+                    "status": "failed",
+                    "summary": "",
+                    "outputs": {},
+                    "error": reason,
+                    "attempts": inp.get("attempt", 1),
+                }
+            },
+            "task_status": {task["id"]: "failed"},
+            "messages": [msg],
+        },
+    )

@@ -29,7 +29,9 @@ def _reject(status: str, message: str) -> Command:
     return Command(goto="synthesize", update={"status": status, "error": message, "plan": []})
 
 
-def upsert_run(db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None) -> None:
+def upsert_run(
+    db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None
+) -> None:
     now = clock.now_iso(db)
     with db.conn:
         db.execute(
@@ -46,11 +48,17 @@ def supervisor(
     ctx = runtime.context or Context()
     objective = (state.get("objective") or "").strip()
     if not objective:
-        return _reject("needs_input", "The objective is empty: say what the campaign should achieve, "
-                       "e.g. 'win back lapsed premium customers in Germany by email'.")
+        return _reject(
+            "needs_input",
+            "The objective is empty: say what the campaign should achieve, "
+            "e.g. 'win back lapsed premium customers in Germany by email'.",
+        )
     if len(objective) > MAX_OBJECTIVE_CHARS:
-        return _reject("needs_input", f"The objective is {len(objective):,} characters long; state it in "
-                       f"under {MAX_OBJECTIVE_CHARS:,} characters.")
+        return _reject(
+            "needs_input",
+            f"The objective is {len(objective):,} characters long; state it in "
+            f"under {MAX_OBJECTIVE_CHARS:,} characters.",
+        )
     thread_id = thread_id_of(config, objective)
     model = load_chat_model(ctx.model)
     planner = model.with_structured_output(Plan)
@@ -64,7 +72,7 @@ def supervisor(
     calls = 0
     problem = ""
     plan: Plan | None = None
-    for _ in range(2):  # the first answer, and once more with the error
+    for _ in range(3):  # the first answer, then up to twice more with the error
         calls += 1
         try:
             candidate = planner.invoke(messages)
@@ -77,13 +85,21 @@ def supervisor(
             problem = str(exc)[:1500]
             messages.append(HumanMessage(f"That plan is invalid: {problem}. Return a corrected plan."))
     if plan is None:
-        return Command(goto="synthesize", update={
-            "status": "failed", "plan": [], "llm_calls": calls,
-            "error": f"The supervisor could not produce a valid plan: {problem}"})
+        return Command(
+            goto="synthesize",
+            update={
+                "status": "failed",
+                "plan": [],
+                "llm_calls": calls,
+                "error": f"The supervisor could not produce a valid plan: {problem}",
+            },
+        )
     if plan.refusal or plan.question:
         status = "refused" if plan.refusal else "needs_input"
-        return Command(goto="synthesize", update={
-            "status": status, "plan": [], "llm_calls": calls, "error": plan.refusal or plan.question})
+        return Command(
+            goto="synthesize",
+            update={"status": status, "plan": [], "llm_calls": calls, "error": plan.refusal or plan.question},
+        )
     campaign_id = campaign_id_for(thread_id)
     spec = plan.campaign
     with cdp_session(ctx.db_path) as db:
@@ -95,23 +111,47 @@ def supervisor(
                     created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (campaign_id) DO NOTHING""",
-                [campaign_id, plan.campaign_name or objective[:80], objective, spec.goal, thread_id,
-                 int(spec.promotional), spec.offer_kind, spec.offer_category, spec.discount_pct, spec.budget,
-                 spec.currency, ctx.holdout_pct, json.dumps(spec.channels), spec.send_at, now, now],
+                [
+                    campaign_id,
+                    plan.campaign_name or objective[:80],
+                    objective,
+                    spec.goal,
+                    thread_id,
+                    int(spec.promotional),
+                    spec.offer_kind,
+                    spec.offer_category,
+                    spec.discount_pct,
+                    spec.budget,
+                    spec.currency,
+                    ctx.holdout_pct,
+                    json.dumps(spec.channels),
+                    spec.send_at,
+                    now,
+                    now,
+                ],
             )
         upsert_run(db, thread_id, objective, "running", ctx, campaign_id)
         note = record_message(
-            db, thread_id=thread_id, kind="status", sender=SUPERVISOR, recipient=SUPERVISOR, task_id=None,
+            db,
+            thread_id=thread_id,
+            kind="status",
+            sender=SUPERVISOR,
+            recipient=SUPERVISOR,
+            task_id=None,
             payload={"summary": f"plan with {len(plan.tasks)} tasks", "tasks": [t.id for t in plan.tasks]},
-            protocol=ctx.protocol, dedupe_key="plan",
+            protocol=ctx.protocol,
+            dedupe_key="plan",
         )
-    return Command(goto="dispatch", update={
-        "status": "running",
-        "plan": [t.model_dump() for t in plan.tasks],
-        "plan_summary": plan.summary,
-        "campaign_id": campaign_id,
-        "task_status": {t.id: "pending" for t in plan.tasks},
-        "assignments": {t.id: [t.agent] for t in plan.tasks},
-        "llm_calls": calls,
-        "messages": [note],
-    })
+    return Command(
+        goto="dispatch",
+        update={
+            "status": "running",
+            "plan": [t.model_dump() for t in plan.tasks],
+            "plan_summary": plan.summary,
+            "campaign_id": campaign_id,
+            "task_status": {t.id: "pending" for t in plan.tasks},
+            "assignments": {t.id: [t.agent] for t in plan.tasks},
+            "llm_calls": calls,
+            "messages": [note],
+        },
+    )

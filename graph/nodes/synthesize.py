@@ -37,10 +37,12 @@ def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: Runn
         narrative = state.get("error") or ""
         if state.get("plan"):
             model = load_chat_model(ctx.model)
-            reply = model.invoke([
-                SystemMessage(load_prompt("synthesizer")),
-                HumanMessage(json.dumps(facts, default=str)),
-            ])
+            reply = model.invoke(
+                [
+                    SystemMessage(load_prompt("synthesizer")),
+                    HumanMessage(json.dumps(facts, default=str)),
+                ]
+            )
             calls = 1
             narrative = str(reply.content or "").strip() or narrative
         report = facts_markdown(facts, narrative)
