@@ -105,11 +105,11 @@ def test_default_objective_completes_at_a_30_percent_failure_rate(seed: int, see
     _no_made_up_arguments(seeded_cdp_path, thread)
 
 
-def test_two_bad_plans_in_a_row_fail_clearly_at_30_percent(seeded_cdp_path, monkeypatch):
-    """Seed 6 breaks both planning attempts (empty, then bad arguments): a clear failure, no campaign sent."""
+def test_two_bad_plans_in_a_row_are_repaired_on_the_third_attempt(seeded_cdp_path, monkeypatch):
+    """Seed 6 breaks the first two planning answers (empty, then bad arguments); the third plan runs."""
     plan = FaultPlan(seed=6, rate=0.3)
     _patch(monkeypatch, plan, supervisor_too=True)
     state = run(_graph(monkeypatch), DEFAULT_OBJECTIVE, seeded_cdp_path, "rate30-6")
     assert [k for _, k in plan.injected[:2]] == ["empty", "bad_arguments"]
-    assert state["status"] == "failed" and "could not produce a valid plan" in state["error"]
-    assert scalar(seeded_cdp_path, "SELECT count(*) FROM sends") == 0
+    assert state["status"] == "completed", state.get("error")
+    assert scalar(seeded_cdp_path, "SELECT count(*) FROM sends") > 0
