@@ -171,40 +171,16 @@ def _plan_for(objective: str) -> dict[str, Any]:
 
 def _create_campaign(db_path: Path, objective: str, thread_id: str, plan: dict[str, Any]) -> str:
     """The campaign row our supervisor writes after planning, written by harness code for the reference."""
-    from cdp import clock
     from graph.context import Context
+    from graph.nodes.supervisor import create_campaign
     from graph.plan import Plan
     from graph.run_info import campaign_id_for, cdp_session
 
-    typed = Plan.model_validate(plan)
-    spec, campaign_id = typed.campaign, campaign_id_for(thread_id)
+    campaign_id = campaign_id_for(thread_id)
     with cdp_session(str(db_path)) as db:
-        now = clock.now_iso(db)
-        with db.conn:
-            db.execute(
-                """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status,
-                    promotional, offer_kind, offer_category, discount_pct, budget, currency, holdout_pct, channels, send_at,
-                    created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    campaign_id,
-                    typed.campaign_name or objective[:80],
-                    objective,
-                    spec.goal,
-                    thread_id,
-                    int(spec.promotional),
-                    spec.offer_kind,
-                    spec.offer_category,
-                    spec.discount_pct,
-                    spec.budget,
-                    spec.currency,
-                    Context().holdout_pct,
-                    json.dumps(spec.channels),
-                    spec.send_at,
-                    now,
-                    now,
-                ],
-            )
+        create_campaign(
+            db, campaign_id, thread_id, objective, Plan.model_validate(plan), Context().holdout_pct
+        )
     return campaign_id
 
 

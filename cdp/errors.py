@@ -17,6 +17,10 @@ class UnknownSegmentError(CdpError, LookupError):
     """A segment id that does not exist in this CDP."""
 
 
+class UnknownCampaignError(CdpError, LookupError):
+    """A campaign id that does not exist in this CDP."""
+
+
 class ImportRowError(CdpError, ValueError):
     """A row of an import file is invalid; nothing of that file was written."""
 

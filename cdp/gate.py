@@ -74,7 +74,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cdp import clock
-from cdp.errors import CdpError
+from cdp.errors import CdpError, UnknownCampaignError
 from cdp.policy import ContactPolicy
 
 __all__ = [
@@ -194,10 +194,6 @@ _LENGTH_WEIGHT = 3_571_427
 
 class GateError(CdpError, ValueError):
     """The gate cannot run as asked (bad step, open transaction on the connection ...)."""
-
-
-class UnknownCampaignError(CdpError, LookupError):
-    """A campaign id that does not exist in this CDP."""
 
 
 @dataclass

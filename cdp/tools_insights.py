@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp.audience import safe_label, segment_row
 from cdp.clock import iso, now
-from cdp.errors import CdpError
+from cdp.errors import UnknownCampaignError
 from cdp.tools_base import ToolSession, cdp_tool
 
 #: Send statuses that never reached the customer, so nothing after them is attributed to them.
@@ -26,10 +26,6 @@ RESPONSE_TYPES = (
     "complaint",
 )
 SMALL_GROUP = 100
-
-
-class UnknownCampaignError(CdpError, LookupError):
-    """A campaign id with no campaign row, no send and no decision in this CDP."""
 
 
 def _counts(db, sql: str, params: list[Any]) -> dict[str, dict[str, int]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.registry import REGISTRY
 from cdp import clock
-from graph.messages import SUPERVISOR, record_message
+from graph.messages import SUPERVISOR, MessageKind, record_message
 
 #: Peer topics the supervisor lets through under p2p (sender -> allowed topics).
 ALLOWED_PEER_TOPICS = {"pause_customers", "variants_ready", "segment_ready", "budget_cap", "note"}
@@ -110,120 +110,54 @@ def completion_messages(
     """Messages (and notes) a finished task produces under the run's protocol."""
     tid = task["id"]
     logged: list[dict[str, Any]] = []
+
+    def log(kind: MessageKind, sender: str, recipient: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        logged.append(
+            record_message(
+                db,
+                thread_id=thread_id,
+                kind=kind,
+                sender=sender,
+                recipient=recipient,
+                task_id=tid,
+                payload=payload,
+                protocol=protocol,
+                dedupe_key=dedupe_key,
+            )
+        )
+
     summary = {"summary": result.get("summary", ""), "status": result.get("status")}
     if protocol == "blackboard":
         write_note(db, thread_id, tid, agent, "outputs", result.get("outputs", {}))
         for i, note in enumerate(outbox):
             write_note(db, thread_id, tid, agent, f"note_{i}_{note['topic']}", note)
-        logged.append(
-            record_message(
-                db,
-                thread_id=thread_id,
-                kind="response",
-                sender=agent,
-                recipient=SUPERVISOR,
-                task_id=tid,
-                payload=summary,
-                protocol=protocol,
-                dedupe_key=f"response:{tid}:{agent}",
-            )
-        )
+        log("response", agent, SUPERVISOR, summary, f"response:{tid}:{agent}")
         return logged
     hub_payload = {**summary, "outputs": result.get("outputs", {})} if protocol == "hub" else summary
-    logged.append(
-        record_message(
-            db,
-            thread_id=thread_id,
-            kind="response",
-            sender=agent,
-            recipient=SUPERVISOR,
-            task_id=tid,
-            payload=hub_payload,
-            protocol=protocol,
-            dedupe_key=f"response:{tid}:{agent}",
-        )
-    )
+    log("response", agent, SUPERVISOR, hub_payload, f"response:{tid}:{agent}")
     if protocol == "p2p":
         for consumer_task, consumer_agent in consumers:
             if consumer_agent == agent:
                 continue
-            logged.append(
-                record_message(
-                    db,
-                    thread_id=thread_id,
-                    kind="response",
-                    sender=agent,
-                    recipient=consumer_agent,
-                    task_id=tid,
-                    payload={
-                        "summary": result.get("summary", ""),
-                        "outputs": result.get("outputs", {}),
-                        "for_task": consumer_task,
-                    },
-                    protocol=protocol,
-                    dedupe_key=f"handoff:{tid}:{consumer_task}",
-                )
-            )
+            handoff = {
+                "summary": result.get("summary", ""),
+                "outputs": result.get("outputs", {}),
+                "for_task": consumer_task,
+            }
+            log("response", agent, consumer_agent, handoff, f"handoff:{tid}:{consumer_task}")
     for i, note in enumerate(outbox):
         recipient = str(note.get("recipient") or SUPERVISOR)
         if protocol == "hub" or recipient == SUPERVISOR:
-            logged.append(
-                record_message(
-                    db,
-                    thread_id=thread_id,
-                    kind="status",
-                    sender=agent,
-                    recipient=SUPERVISOR,
-                    task_id=tid,
-                    payload={**note, "forward_to": recipient},
-                    protocol=protocol,
-                    dedupe_key=f"note:{tid}:{i}",
-                )
-            )
+            log("status", agent, SUPERVISOR, {**note, "forward_to": recipient}, f"note:{tid}:{i}")
             if recipient != SUPERVISOR:
-                logged.append(
-                    record_message(
-                        db,
-                        thread_id=thread_id,
-                        kind="status",
-                        sender=SUPERVISOR,
-                        recipient=recipient,
-                        task_id=tid,
-                        payload={**note, "forwarded_from": agent},
-                        protocol=protocol,
-                        dedupe_key=f"forward:{tid}:{i}",
-                    )
-                )
+                log("status", SUPERVISOR, recipient, {**note, "forwarded_from": agent}, f"forward:{tid}:{i}")
         elif note.get("topic") in ALLOWED_PEER_TOPICS and recipient in REGISTRY:
-            logged.append(
-                record_message(
-                    db,
-                    thread_id=thread_id,
-                    kind="status",
-                    sender=agent,
-                    recipient=recipient,
-                    task_id=tid,
-                    payload={**note, "observed_by": SUPERVISOR},
-                    protocol=protocol,
-                    dedupe_key=f"note:{tid}:{i}",
-                )
-            )
+            log("status", agent, recipient, {**note, "observed_by": SUPERVISOR}, f"note:{tid}:{i}")
         else:
             why = "not an agent" if recipient not in REGISTRY else "topic not allowed between agents"
-            logged.append(
-                record_message(
-                    db,
-                    thread_id=thread_id,
-                    kind="status",
-                    sender=SUPERVISOR,
-                    recipient=agent,
-                    task_id=tid,
-                    payload={
-                        "note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
-                        "vetoed": note,
-                    },
-                    protocol=protocol,
-                    dedupe_key=f"veto:{tid}:{i}",
-                )
-            )
+            veto = {
+                "note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
+                "vetoed": note,
+            }
+            log("status", SUPERVISOR, agent, veto, f"veto:{tid}:{i}")
     return logged

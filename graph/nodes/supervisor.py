@@ -42,6 +42,40 @@ def upsert_run(
         )
 
 
+def create_campaign(
+    db, campaign_id: str, thread_id: str, objective: str, plan: Plan, holdout_pct: float
+) -> None:
+    """Write the planned campaign row once per thread (a re-run of planning changes nothing)."""
+    spec = plan.campaign
+    now = clock.now_iso(db)
+    with db.conn:
+        db.execute(
+            """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
+                offer_kind, offer_category, discount_pct, budget, currency, holdout_pct, channels, send_at,
+                created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (campaign_id) DO NOTHING""",
+            [
+                campaign_id,
+                plan.campaign_name or objective[:80],
+                objective,
+                spec.goal,
+                thread_id,
+                int(spec.promotional),
+                spec.offer_kind,
+                spec.offer_category,
+                spec.discount_pct,
+                spec.budget,
+                spec.currency,
+                holdout_pct,
+                json.dumps(spec.channels),
+                spec.send_at,
+                now,
+                now,
+            ],
+        )
+
+
 def supervisor(
     state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal["dispatch", "synthesize"]]:
@@ -101,35 +135,8 @@ def supervisor(
             update={"status": status, "plan": [], "llm_calls": calls, "error": plan.refusal or plan.question},
         )
     campaign_id = campaign_id_for(thread_id)
-    spec = plan.campaign
     with cdp_session(ctx.db_path) as db:
-        now = clock.now_iso(db)
-        with db.conn:
-            db.execute(
-                """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
-                    offer_kind, offer_category, discount_pct, budget, currency, holdout_pct, channels, send_at,
-                    created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (campaign_id) DO NOTHING""",
-                [
-                    campaign_id,
-                    plan.campaign_name or objective[:80],
-                    objective,
-                    spec.goal,
-                    thread_id,
-                    int(spec.promotional),
-                    spec.offer_kind,
-                    spec.offer_category,
-                    spec.discount_pct,
-                    spec.budget,
-                    spec.currency,
-                    ctx.holdout_pct,
-                    json.dumps(spec.channels),
-                    spec.send_at,
-                    now,
-                    now,
-                ],
-            )
+        create_campaign(db, campaign_id, thread_id, objective, plan, ctx.holdout_pct)
         upsert_run(db, thread_id, objective, "running", ctx, campaign_id)
         note = record_message(
             db,
