@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
+from cdp import lifecycle
 from cdp.audience import safe_label, segment_row
 from cdp.clock import iso, now
 from cdp.errors import UnknownCampaignError
@@ -120,13 +121,16 @@ def campaign_results(db, campaign_id: str) -> dict[str, Any]:
                       UNION ALL SELECT 'holdout', profile_id, t0 FROM held)
                 SELECT g.grp, count(DISTINCT g.profile_id), count(DISTINCT e.profile_id),
                        total(json_extract(e.properties, '$.amount'))
-                FROM g LEFT JOIN events e ON e.profile_id = g.profile_id AND e.type = 'purchase'
+                FROM g LEFT JOIN events e ON e.profile_id = g.profile_id AND +e.type = 'purchase'
                      AND e.ts >= g.t0 AND e.ts <= ?
                 GROUP BY g.grp""",
+            # `+e.type` keeps SQLite on the (profile_id, ts) index: probing each customer's own events
+            # beats scanning every purchase in the window per customer (8 s -> 0.3 s at 15k customers).
             [campaign_id, *UNDELIVERED, campaign_id, at],
         )
     }
     sent_group = groups.get("sent", {"n": 0, "buyers": 0, "revenue": 0.0})
+    running = lifecycle.latest(db, campaign_id) if camp is not None else None
     return {
         "campaign_id": campaign_id,
         "status": safe_label(camp[0]) if camp else None,
@@ -144,6 +148,8 @@ def campaign_results(db, campaign_id: str) -> dict[str, Any]:
         },
         "responses_since_first_send": responses,
         "holdout_comparison": _holdout(sent_group, groups["holdout"]) if "holdout" in groups else None,
+        # Only once the campaign runs, so a result before launch reads exactly as it always has.
+        **({"lifecycle": running} if running else {}),
     }
 
 
@@ -218,8 +224,10 @@ def insight_tools(session: ToolSession) -> list[BaseTool]:
         gate's decisions by outcome and reason_code (why customers were not contacted); responses
         (opens, clicks, purchases with revenue, unsubscribes, complaints) by customers after their
         first delivered send; and, when some customers were held out, conversion of contacted vs
-        held-out customers with the lift and whether it is significant at 95%. campaign_id defaults
-        to this run's campaign."""
+        held-out customers with the lift and whether it is significant at 95%. Once the campaign runs,
+        `lifecycle` has the latest day's lift with its 95% interval, the unsubscribe rate, conversion by
+        variant and by channel (cut by each customer's first send), and what is live or paused.
+        campaign_id defaults to this run's campaign."""
         campaign_id = args.campaign_id or session.campaign_id
         if not campaign_id:
             raise ValueError("no campaign_id given and this run has no campaign yet")

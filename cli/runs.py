@@ -6,6 +6,7 @@ killed mid-way continues with `cdp-agents resume THREAD` from any process.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -192,14 +193,39 @@ def _storage_error(exc: sqlite3.Error, db_path: str, thread_id: str) -> str:
     )
 
 
-def _context(db: str | None, model: str | None, protocol: str, approve: str) -> Context:
-    kwargs: dict[str, Any] = {"db_path": db or default_db_path(), "protocol": protocol, "approval": approve}
+def _context(
+    db: str | None, model: str | None, protocol: str, approve: str, simulate: int = 0, **settings: Any
+) -> Context:
+    kwargs: dict[str, Any] = {
+        **settings,
+        "db_path": db or default_db_path(),
+        "protocol": protocol,
+        "approval": approve,
+        "simulate_days": simulate,
+    }
     if model:
         kwargs["model"] = model
     try:
         return Context(**kwargs)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+
+
+def _saved_settings(raw: str | None) -> dict[str, Any]:
+    """Settings a run started with (runs.settings), minus those the resume command decides itself."""
+    if not raw:
+        return {}
+    known = {f.name for f in dataclasses.fields(Context)}
+    saved = {k: v for k, v in json.loads(raw).items() if k in known}
+    for key in ("db_path", "protocol", "approval", "model", "simulate_days"):
+        saved.pop(key, None)
+    return saved
+
+
+SIMULATE_HELP = (
+    "After launch, simulate this many days of customer responses (writes simulated events into the CDP), "
+    "measured against the holdout and optimised daily."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -212,9 +238,10 @@ def register(app: typer.Typer) -> None:
         protocol: str = typer.Option("hub", "--protocol", help="hub, p2p or blackboard."),
         approve: str = typer.Option("ask", "--approve", help="ask (prompt when interactive), auto or deny."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of live progress."),
+        simulate: int = typer.Option(0, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
     ) -> None:
         """Plan the objective, run the specialists on the CDP, and launch through the contact-policy gate."""
-        context = _context(db, model, protocol, approve)
+        context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
         thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
@@ -252,7 +279,11 @@ def register(app: typer.Typer) -> None:
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
         cdp = open_cdp(path)
-        row = cdp.execute("SELECT status, protocol, model FROM runs WHERE thread_id = ?", [thread]).fetchone()
+        row = cdp.execute(
+            "SELECT status, protocol, model, CAST(json_extract(settings, '$.simulate_days') AS INTEGER), "
+            "settings FROM runs WHERE thread_id = ?",
+            [thread],
+        ).fetchone()
         cdp.conn.close()
         if row is not None and row[0] in ("completed", "failed", "refused", "needs_input"):
             raise fail(f"run {thread} already finished ({row[0]}); start a new run instead")
@@ -268,7 +299,14 @@ def register(app: typer.Typer) -> None:
             if not snapshot.next and row is None:
                 raise fail(f"run {thread} already finished; start a new run instead")
             # A run killed inside the supervisor has a checkpoint but no `runs` row yet: use the defaults.
-            context = _context(path, row[2] if row else None, (row[1] if row else None) or "hub", approve)
+            context = _context(
+                path,
+                row[2] if row else None,
+                (row[1] if row else None) or "hub",
+                approve,
+                int(row[3] or 0) if row else 0,
+                **_saved_settings(row[4] if row else None),
+            )
             config["max_concurrency"] = context.max_concurrency
             question = _pending_interrupt(graph, config)
             payload: Any = None
@@ -294,6 +332,7 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option("data/demo.db", "--db", help="Demo CDP file (seeded when missing)."),
         customers: int = typer.Option(10_000, "--customers", help="Customers in the seeded demo CDP."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        simulate: int = typer.Option(0, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
     ) -> None:
         """Seed the demo CDP if missing and run the default objective offline, auto-approved."""
         os.environ.setdefault("CDP_NOW", DEMO_NOW)
@@ -304,7 +343,7 @@ def register(app: typer.Typer) -> None:
             cdp = open_cdp(db)
             seed_cdp(cdp, customers=customers, seed=42)
             cdp.conn.close()
-        context = _context(db, "scripted", "hub", "auto")
+        context = _context(db, "scripted", "hub", "auto", simulate)
         thread_id = f"demo-{uuid.uuid4().hex[:8]}"
         out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")
         with durable_graph(db) as graph:

@@ -79,6 +79,22 @@ class Context:
     cost_email: float = field(default=0.01, metadata={"description": "Cost per email send."})
     cost_sms: float = field(default=0.05, metadata={"description": "Cost per SMS send."})
     cost_push: float = field(default=0.005, metadata={"description": "Cost per push send."})
+    simulate_days: int = field(
+        default=0,
+        metadata={
+            "description": "After launch, simulate this many days of customer responses, measured against "
+            "the holdout and optimised daily (0: stop at launch). Writes simulated events into the CDP."
+        },
+    )
+    simulation_seed: int = field(default=7, metadata={"description": "Seed of the engagement simulator."})
+    followup_every_days: int = field(
+        default=3,
+        metadata={"description": "A reminder wave to contacted non-buyers every N simulated days (0: none)."},
+    )
+    stop_unsubscribe_rate: float = field(
+        default=0.02,
+        metadata={"description": "Stop the campaign when this share of contacted customers unsubscribed."},
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -91,6 +107,12 @@ class Context:
             raise ValueError(f"unknown protocol {self.protocol!r}: use hub, p2p or blackboard")
         if self.approval not in ("ask", "auto", "deny"):
             raise ValueError(f"unknown approval mode {self.approval!r}: use ask, auto or deny")
+        if not 0 <= self.simulate_days <= 90:
+            raise ValueError(f"simulate_days must be between 0 and 90, got {self.simulate_days}")
+        if self.followup_every_days < 0:
+            raise ValueError("followup_every_days must be 0 (no reminders) or a number of days")
+        if not 0 < self.stop_unsubscribe_rate <= 1:
+            raise ValueError("stop_unsubscribe_rate must be a share between 0 and 1, such as 0.02")
 
     def policy(self) -> ContactPolicy:
         """The contact-policy settings the gate enforces for this run."""

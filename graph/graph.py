@@ -1,4 +1,5 @@
-"""The orchestrator graph: plan once, dispatch many, resolve, launch through the gate, synthesize.
+"""The orchestrator graph: plan once, dispatch many, resolve, launch through the gate, optionally
+run the campaign's simulated lifecycle (measure and optimise day by day), synthesize.
 
 `builder` is the uncompiled graph (tests compile it with their own checkpointer); `graph` is the
 compiled graph LangGraph Studio loads (`langgraph.json`), without a checkpointer of its own.
@@ -14,6 +15,7 @@ from graph.context import Context
 from graph.nodes.dispatch import dispatch
 from graph.nodes.human import human
 from graph.nodes.launch import launch
+from graph.nodes.lifecycle import lifecycle_day
 from graph.nodes.resolve import resolve
 from graph.nodes.specialists import make_specialist_node, on_specialist_error
 from graph.nodes.supervisor import supervisor
@@ -32,7 +34,7 @@ def build_graph() -> StateGraph[OrchestratorState, Context, InputState, Orchestr
     g.add_node(
         "dispatch",
         dispatch,
-        destinations=(*REGISTRY, "launch", "resolve", "human", "synthesize"),
+        destinations=(*REGISTRY, "launch", "resolve", "human", "lifecycle", "synthesize"),
     )
     for name in REGISTRY:
         g.add_node(
@@ -46,6 +48,7 @@ def build_graph() -> StateGraph[OrchestratorState, Context, InputState, Orchestr
     g.add_node("launch", launch, destinations=("dispatch",))
     g.add_node("resolve", resolve, destinations=("dispatch",))
     g.add_node("human", human, destinations=("dispatch", "synthesize"))
+    g.add_node("lifecycle", lifecycle_day, retry_policy=MODEL_RETRY, destinations=("lifecycle", "synthesize"))
     g.add_node("synthesize", synthesize, retry_policy=MODEL_RETRY)
     g.add_edge(START, "supervisor")
     return g

@@ -7,7 +7,10 @@ is ten customers or a million. Reducers are named functions so their merge rule 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+# pydantic (which builds the JSON schemas Studio shows) accepts only typing_extensions.TypedDict on 3.11.
+from typing_extensions import TypedDict
 
 RunStatus = Literal["planning", "running", "completed", "failed", "interrupted", "refused", "needs_input"]
 TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
@@ -63,6 +66,9 @@ class OrchestratorState(TypedDict, total=False):
     escalations: Annotated[list[dict[str, Any]], append_items]
     #: Outcome of launching the campaign through the contact-policy gate (GateResult as a dict).
     launch: dict[str, Any]
+    #: The simulated lifecycle after launch: {day, days, stopped, result (the latest headline),
+    #: adjustments (action, target, day, decided_by)}. Daily figures live in the CDP (m050 tables).
+    lifecycle: dict[str, Any]
     llm_calls: Annotated[int, operator.add]
     replans: Annotated[int, operator.add]
     report: str

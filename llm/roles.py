@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from llm import roles_lifecycle
 from llm.grammar import Brief, parse_objective
 from llm.scripted import ScriptedRequest, register_role
 
@@ -282,8 +283,16 @@ def _activation(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str
     return [_call("stage_sends", args), _finish(f"Staged sends on {', '.join(channels)}.")]
 
 
+def _in_lifecycle(task: dict[str, Any]) -> bool:
+    return (task.get("inputs") or {}).get("phase") == "lifecycle"
+
+
 def _analytics(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
     done = _tool_results_by_name(request)
+    if _in_lifecycle(task):
+        if "campaign_results" in done:
+            return [_finish(roles_lifecycle.summary(done["campaign_results"]))]
+        return [_call("campaign_results", {"campaign_id": task.get("campaign_id")})]
     if done.get("campaign_results") or done.get("segment_baseline"):
         return [_finish("Figures read.")]
     if _upstream(task, "staged") is not None or _upstream(task, "launched"):
@@ -359,9 +368,16 @@ def _growth(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, An
 
 
 def _optimization(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, Any]]:
-    if "campaign_results" in _tool_results_by_name(request):
-        return [_finish("Results read; no adjustment needed yet.")]
-    return [_call("campaign_results", {"campaign_id": task.get("campaign_id")})]
+    done = _tool_results_by_name(request)
+    if "adjust_campaign" in done:
+        made = done["adjust_campaign"]
+        return [_finish(f"Applied {made.get('action')} {made.get('target') or ''}".strip() + ".")]
+    if "campaign_results" not in done:
+        return [_call("campaign_results", {"campaign_id": task.get("campaign_id")})]
+    if not _in_lifecycle(task):
+        return [_finish("Results read; the campaign is not running yet, so nothing to adjust.")]
+    args = roles_lifecycle.decide(done["campaign_results"], task.get("inputs") or {})
+    return [_call("adjust_campaign", args), _finish(f"{args['action']}: {args['reason']}"[:500])]
 
 
 BEHAVIOURS = {

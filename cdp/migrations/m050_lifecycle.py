@@ -6,10 +6,13 @@
   ``channel`` are ``''`` for the whole arm, or name one cut of the treated arm. Counts are customers,
   not events: ``purchasers`` bought at least once since launch (attributed or not, so the two arms
   compare), ``unsubscribes`` revoked consent after a message of this campaign.
-* ``campaign_results``: the daily headline the analytics agent reads: conversion of each arm, the lift
-  (treated minus holdout, percentage points) with a 95% confidence interval, and the unsubscribe rate.
+* ``campaign_results``: the daily headline the analytics agent reads: conversion of each arm (a
+  proportion, 0..1), the lift (treated rate minus holdout rate, as a proportion: 0.021 = 2.1 points)
+  with its 95% confidence interval (NULL while an arm is empty), and the unsubscribe rate of the
+  treated arm.
 * ``campaign_adjustments``: every change to a running campaign, when, why and by whom, with the
   figures it rested on and how many sends it touched. ``keep`` rows record a review that changed nothing.
+* ``simulated_responses``: the engagement simulator's draws (see ``cdp.simulate``).
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ STATEMENTS = [
         holdout_n INTEGER NOT NULL,
         holdout_rate REAL NOT NULL,
         lift REAL NOT NULL,
-        ci_low REAL NOT NULL,
-        ci_high REAL NOT NULL,
+        ci_low REAL,
+        ci_high REAL,
         unsubscribe_rate REAL NOT NULL,
         PRIMARY KEY (campaign_id, day)
     ) WITHOUT ROWID""",
@@ -62,8 +65,26 @@ STATEMENTS = [
         UNIQUE (campaign_id, day, action, target)
     )""",
     "CREATE INDEX idx_campaign_adjustments_campaign ON campaign_adjustments (campaign_id, day)",
-    # Which variants and channels are still live in a running campaign (paused ones get no new sends).
-    "ALTER TABLE campaigns ADD COLUMN paused TEXT NOT NULL DEFAULT '[]'",
+    # The engagement simulator's draw for each delivered send, made once at delivery (seconds after
+    # delivery of each response, NULL when the customer does not respond that way).
+    """CREATE TABLE simulated_responses (
+        send_id TEXT PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        t0 TEXT NOT NULL,
+        engage_s INTEGER,
+        click_lag INTEGER,
+        buy_lag INTEGER,
+        amount REAL NOT NULL,
+        unsub_s INTEGER
+    ) WITHOUT ROWID""",
+    "CREATE INDEX idx_simulated_responses_campaign ON simulated_responses (campaign_id)",
+    # How a running campaign allocates its next sends: paused variants and channels, a preferred
+    # (winning) variant or channel, and whether it was stopped. JSON, written only by cdp.lifecycle.
+    "ALTER TABLE campaigns ADD COLUMN allocation TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(allocation))",
     "ALTER TABLE campaigns ADD COLUMN launched_at TEXT",
 ]
 

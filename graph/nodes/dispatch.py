@@ -1,7 +1,8 @@
 """Dispatcher: sends every ready task with `Send` (parallel when independent) and routes the rest.
 
 Order of concerns on each pass: open conflicts, a staged launch, failed tasks (reassign to the
-registered fallback, else escalate), ready tasks, and when nothing is left, synthesis.
+registered fallback, else escalate), ready tasks, and when nothing is left, the simulated lifecycle of
+a launched campaign (when the run asks for one) or synthesis.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from agents.registry import REGISTRY, fallback_of
 from graph.conflicts import open_conflicts
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
+from graph.nodes.lifecycle import wants_lifecycle
 from graph.protocols import gather_inputs, request_message
 from graph.run_info import cdp_session, thread_id_of
 from graph.state import OrchestratorState
@@ -34,7 +36,7 @@ def pending_launch(state: OrchestratorState) -> str | None:
 
 def dispatch(
     state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
-) -> Command[Literal[*AGENT_NODES, "launch", "resolve", "human", "synthesize"]]:  # type: ignore[valid-type]
+) -> Command[Literal[*AGENT_NODES, "launch", "resolve", "human", "lifecycle", "synthesize"]]:  # type: ignore[valid-type]
     ctx = runtime.context or Context()
     plan = state.get("plan") or []
     status = dict(state.get("task_status") or {})
@@ -121,4 +123,6 @@ def dispatch(
         return Command(update=clean)  # results still to come
     if by_id and any(s not in TERMINAL for s in status.values()):
         return Command(goto="synthesize", update={**clean, "error": "some tasks could never become ready"})
+    if wants_lifecycle(state, ctx) and all(s == "done" for s in status.values()):
+        return Command(goto="lifecycle", update=clean)
     return Command(goto="synthesize", update=clean)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Literal
 
@@ -32,13 +33,16 @@ def _reject(status: str, message: str) -> Command:
 def upsert_run(
     db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None
 ) -> None:
+    """Record the run and the settings it started with (kept on later updates, read by `resume`)."""
     now = clock.now_iso(db)
+    settings = json.dumps(dataclasses.asdict(ctx), sort_keys=True, default=str)
     with db.conn:
         db.execute(
-            "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET status = excluded.status, "
-            "campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), updated_at = excluded.updated_at",
-            [thread_id, objective[:2000], status, ctx.protocol, ctx.model, campaign_id, now, now],
+            "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at, "
+            "settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+            "status = excluded.status, campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), "
+            "updated_at = excluded.updated_at, settings = COALESCE(runs.settings, excluded.settings)",
+            [thread_id, objective[:2000], status, ctx.protocol, ctx.model, campaign_id, now, now, settings],
         )
 
 

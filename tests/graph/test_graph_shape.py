@@ -12,7 +12,7 @@ from agents.registry import REGISTRY
 from graph.graph import RECURSION_LIMIT, graph
 
 SNAPSHOT = Path(__file__).with_name("graph.mmd")
-CORE = {"supervisor", "dispatch", "synthesize", "launch", "resolve", "human"}
+CORE = {"supervisor", "dispatch", "synthesize", "launch", "resolve", "human", "lifecycle"}
 
 
 def test_mermaid_matches_the_snapshot():
