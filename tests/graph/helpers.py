@@ -119,6 +119,22 @@ def sends_without_consent(db_path: str | Path, campaign_id: str | None = None) -
     )
 
 
+def sends_without_consent_at_send_time(db_path: str | Path, campaign_id: str) -> int:
+    """Sends whose customer's consent for the channel, as of the moment the send was created
+    (consent_history), was not granted. Unlike `sends_without_consent`, a customer who unsubscribed
+    after a message reached them does not count (the simulated lifecycle makes some do so)."""
+    return int(
+        scalar(
+            db_path,
+            """SELECT count(*) FROM sends s WHERE s.campaign_id = ? AND COALESCE((
+                   SELECT h.status FROM consent_history h WHERE h.profile_id = s.profile_id
+                   AND h.channel = s.channel AND h.updated_at <= s.created_at
+                   ORDER BY h.updated_at DESC, h.history_id DESC LIMIT 1), 'none') != 'granted'""",
+            [campaign_id],
+        )
+    )
+
+
 def segment_members(db_path: str | Path, segment_id: str) -> set[str]:
     return ids(db_path, "SELECT profile_id FROM segment_members WHERE segment_id = ?", [segment_id])
 

@@ -66,6 +66,11 @@ SCENARIOS: list[Scenario] = [
         malformed_roles=frozenset({"audience"}),
     ),
     Scenario("interrupt_resume", "retain high-value customers in the UK, push only", interrupt=True),
+    Scenario(
+        "lifecycle_three_days",
+        "grow revenue with a 10% discount for all customers by email and push",
+        context={"simulate_days": 3},
+    ),
 ]
 
 

@@ -7,7 +7,13 @@ import json
 import pytest
 import yaml
 
-from tests.graph.helpers import campaign_of, scalar, send_count, sends_without_consent
+from tests.graph.helpers import (
+    campaign_of,
+    scalar,
+    send_count,
+    sends_without_consent,
+    sends_without_consent_at_send_time,
+)
 from tests.replay.record import DEFAULT_OBJECTIVE, SCENARIOS, SEED, SEED_CUSTOMERS, play, vcr_for
 from tests.seeded import seeded_copy
 
@@ -24,7 +30,10 @@ def test_replay_runs_whole_graph(scenario, tmp_path, replay_env_for):
     assert campaign is not None
     if scenario.objective == DEFAULT_OBJECTIVE:
         assert send_count(db_path, campaign["campaign_id"]) > 0
-    assert sends_without_consent(db_path, campaign["campaign_id"]) == 0
+    if scenario.context.get("simulate_days"):  # some customers unsubscribe after their message
+        assert sends_without_consent_at_send_time(db_path, campaign["campaign_id"]) == 0
+    else:
+        assert sends_without_consent(db_path, campaign["campaign_id"]) == 0
     assert (
         scalar(
             db_path,
@@ -38,6 +47,14 @@ def test_replay_runs_whole_graph(scenario, tmp_path, replay_env_for):
         assert all(json.loads(r.body)["stream"] is True for r, _ in cassette.data)
     if scenario.interrupt:
         assert out.interrupted
+    if scenario.context.get("simulate_days"):
+        days = scenario.context["simulate_days"]
+        measured = "SELECT count(*) FROM campaign_results WHERE campaign_id = ?"
+        assert scalar(db_path, measured, [campaign["campaign_id"]]) == days
+        reviews = (
+            "SELECT count(*) FROM campaign_adjustments WHERE campaign_id = ? AND decided_by = 'optimization'"
+        )
+        assert scalar(db_path, reviews, [campaign["campaign_id"]]) == days
     if scenario.malformed_roles and "127.0.0.1" in meta["endpoint"]:
         assert _malformed_then_repaired(scenario.cassette)
 
