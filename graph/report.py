@@ -120,3 +120,14 @@ def facts_markdown(facts: dict[str, Any], narrative: str) -> str:
             lines.append(f"- {facts['error']}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def narrative_of(report: str) -> str:
+    """The narrative inside a report `facts_markdown` wrote: the text between its status line and
+    its first section, so a later rendering can show the model's words without re-asking it."""
+    lines = report.splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if line.startswith("**Status:**")), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start:end]).strip()
