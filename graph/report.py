@@ -36,7 +36,26 @@ def run_facts(db, state: dict[str, Any], status: str) -> dict[str, Any]:
             db, "SELECT channel, count(*) FROM sends WHERE campaign_id = ? GROUP BY channel", [campaign_id]
         )
     status_of = state.get("task_status") or {}
+    running: dict[str, Any] = {}
+    if campaign_id and state.get("lifecycle"):
+        info = state["lifecycle"]
+        running = {
+            "lifecycle": {
+                "days": info.get("day"),
+                "stopped": info.get("stopped"),
+                "result": info.get("result") or {},
+                "changes": [
+                    {"day": d, "action": a, "target": t, "reason": r, "decided_by": by, "affected": n}
+                    for d, a, t, r, by, n in db.execute(
+                        """SELECT day, action, target, reason, decided_by, affected FROM campaign_adjustments
+                           WHERE campaign_id = ? AND action != 'keep' ORDER BY day, adjustment_id""",
+                        [campaign_id],
+                    )
+                ],
+            }
+        }
     return {
+        **running,
         "objective": state.get("objective", ""),
         "status": status,
         "campaign_id": campaign_id,
@@ -112,6 +131,8 @@ def facts_markdown(facts: dict[str, Any], narrative: str) -> str:
                 f"by {c['resolved_by']}: {c['reasons']}."
             )
         lines.append("")
+    if facts.get("lifecycle"):
+        lines += _lifecycle_markdown(facts["lifecycle"])
     failed = {tid: r for tid, r in facts["task_results"].items() if r["status"] != "done"}
     if failed or facts.get("error"):
         lines += ["## What failed", ""]
@@ -120,6 +141,32 @@ def facts_markdown(facts: dict[str, Any], narrative: str) -> str:
             lines.append(f"- {facts['error']}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _lifecycle_markdown(lc: dict[str, Any]) -> list[str]:
+    res = lc.get("result") or {}
+    ci = f" (95% CI {res['ci_low']:+.2%} to {res['ci_high']:+.2%})" if res.get("ci_low") is not None else ""
+    lines = [
+        "## Running the campaign",
+        "",
+        f"- simulated days: {lc.get('days')}" + (" (stopped early)" if lc.get("stopped") else ""),
+        f"- conversion: contacted {res.get('treated_rate', 0):.2%} (n={res.get('treated_n', 0)}), "
+        f"held out {res.get('holdout_rate', 0):.2%} (n={res.get('holdout_n', 0)}); "
+        f"lift {res.get('lift', 0):+.2%}{ci}",
+        f"- unsubscribes: {res.get('unsubscribe_rate', 0):.2%} of contacted customers",
+        "",
+    ]
+    if lc.get("changes"):
+        lines += ["| day | change | by | sends affected | why |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {c['day']} | {c['action']} {c['target'] or ''} | {c['decided_by']} | {c['affected']} | "
+            f"{str(c['reason']).replace('|', '/')} |"
+            for c in lc["changes"]
+        ]
+    else:
+        lines.append("No change was needed: the daily reviews kept the campaign as launched.")
+    lines.append("")
+    return lines
 
 
 def narrative_of(report: str) -> str:

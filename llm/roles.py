@@ -432,6 +432,20 @@ def synthesizer(request: ScriptedRequest) -> str:
         parts.append(
             f"Agents disagreed on {c.get('decision_key')}; {c.get('winner')} won by {c.get('resolved_by')}."
         )
+    lc = facts.get("lifecycle")
+    if lc:
+        res = lc.get("result") or {}
+        parts.append(
+            f"Over {lc.get('days')} simulated days"
+            + (" (stopped early)" if lc.get("stopped") else "")
+            + f" contacted customers converted {res.get('treated_rate', 0):.2%} against "
+            f"{res.get('holdout_rate', 0):.2%} held out (lift {res.get('lift', 0):+.2%}); "
+            + (
+                f"{len(lc['changes'])} adjustment(s) were made."
+                if lc.get("changes")
+                else "no adjustment was needed."
+            )
+        )
     failed = [tid for tid, r in (facts.get("task_results") or {}).items() if r.get("status") != "done"]
     if failed:
         parts.append(f"Tasks that did not finish: {', '.join(failed)}.")

@@ -204,3 +204,18 @@ def test_simulated_events_are_marked_and_deterministic(lifecycle_run, tmp_path):
            WHERE message_id LIKE 'sim:%' ORDER BY 1, 2, 3"""
     assert [tuple(r) for r in rows(path, q)] == [tuple(r) for r in rows(again, q)]
     assert out2["lifecycle"]["result"] == out["lifecycle"]["result"]
+
+
+def test_run_report_shows_what_changed_when_and_why(lifecycle_run):
+    path, _, out = lifecycle_run
+    report = out["report"]
+    assert "## Running the campaign" in report
+    assert f"simulated days: {DAYS}" in report
+    changes = rows(
+        path,
+        "SELECT day, action, target FROM campaign_adjustments WHERE campaign_id = ? AND action != 'keep'",
+        [out["campaign_id"]],
+    )
+    assert changes
+    for c in changes:
+        assert f"| {c['day']} | {c['action']} {c['target'] or ''}" in report
