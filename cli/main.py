@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Modules that add subcommands; each defines register(app).
-COMMAND_MODULES = ("cli.data", "cli.runs", "cli.policy", "cli.reporting")
+COMMAND_MODULES = ("cli.data", "cli.runs", "cli.policy", "cli.reporting", "cli.studio")
 
 
 @app.callback()
