@@ -332,9 +332,13 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option("data/demo.db", "--db", help="Demo CDP file (seeded when missing)."),
         customers: int = typer.Option(10_000, "--customers", help="Customers in the seeded demo CDP."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-        simulate: int = typer.Option(0, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
+        simulate: int = typer.Option(7, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
+        html: Path = typer.Option(
+            Path("data/demo-report.html"), "--html", help="Where to write the run's HTML report."
+        ),
     ) -> None:
-        """Seed the demo CDP if missing and run the default objective offline, auto-approved."""
+        """Seed the demo CDP if missing, run the default objective offline (auto-approved), simulate a
+        week of customer responses, and write the HTML report."""
         os.environ.setdefault("CDP_NOW", DEMO_NOW)
         if not Path(db).exists():
             from cdp.seed import seed_cdp
@@ -351,6 +355,14 @@ def register(app: typer.Typer) -> None:
             code = drive(
                 graph, config, context, {"objective": DEMO_OBJECTIVE}, approve="auto", as_json=as_json
             )
+        if code == EXIT_OK:
+            from cli.reporting import load_report
+            from graph.report_html import render_html
+
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(load_report(db, thread_id)), encoding="utf-8")
+            if not as_json:
+                out.print(f"HTML report: {html}  (again any time: cdp-agents report {thread_id} --db {db})")
         raise typer.Exit(code)
 
     @app.command("runs")

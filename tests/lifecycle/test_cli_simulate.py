@@ -47,3 +47,17 @@ def test_bad_simulate_values_are_usage_errors(seeded_cdp_path, days):
     )
     assert result.exit_code == 2, result.output
     assert scalar(str(seeded_cdp_path), "SELECT count(*) FROM runs") == 0
+
+
+def test_demo_runs_a_week_and_writes_the_html_report(tmp_path):
+    db, page = tmp_path / "demo.db", tmp_path / "out" / "demo.html"
+    result = cli("demo", "--db", str(db), "--customers", "2000", "--html", str(page), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["status"] == "completed"
+    assert (
+        scalar(str(db), "SELECT count(*) FROM campaign_results WHERE campaign_id = ?", [data["campaign_id"]])
+        == 7
+    )
+    text = page.read_text(encoding="utf-8")
+    assert text.lower().startswith("<!doctype html>") and "<svg" in text and data["campaign_id"] in text
