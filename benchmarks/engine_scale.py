@@ -1,7 +1,14 @@
-"""Engine and scale: superstep overhead and checkpoint bytes with SqliteSaver, full-run cost per size,
-and the parallelism check (a critical path of k tasks takes about k·L, not n·L).
+"""Engine and scale: a full offline run of the default objective per audience size, each in a fresh process.
 
-    .venv/bin/python benchmarks/engine_scale.py [--sizes 10000 100000] [--full] [--out f.json]
+Per size, the parent seeds one CDP (or reuses it from `--workdir`), then for every repeat copies it
+and starts a child process that runs the graph once with `SqliteSaver` on its own file and
+`durability="sync"`, as `cdp-agents run` does. The child reports the run's wall time, its own peak
+RSS (so seeding never counts), checkpoint bytes per superstep, and the framework overhead: wall time
+minus the time at least one node function was running, per superstep.
+
+    .venv/bin/python benchmarks/engine_scale.py [--sizes 10000 100000] [--repeats 3] [--workdir DIR] [--out f.json]
+
+With `--workdir`, seeded CDPs are kept there and reused by later runs (1M: ~6 min and 4.6 GB).
 """
 
 from __future__ import annotations
@@ -9,132 +16,209 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("CDP_NOW", "2026-11-24T12:00:00Z")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-from supervisor_vs_reference import OBJECTIVES, Meter, run_ours, seeded_master
+from supervisor_vs_reference import OBJECTIVES, seeded_master  # noqa: E402
 
 DEFAULT_OBJECTIVE = OBJECTIVES[0]
+RESULTS = HERE / "results"
 
 
-def _critical_path(plan: list[dict[str, Any]]) -> int:
-    """Tasks on the longest dependency chain of the plan."""
-    depth: dict[str, int] = {}
-    by_id = {t["id"]: t for t in plan}
+def _rss_mb(field: str = "VmHWM") -> float:
+    """This process's peak (`VmHWM`) or current (`VmRSS`) resident set size, MB.
 
-    def d(tid: str) -> int:
-        if tid not in depth:
-            depth[tid] = 1 + max((d(x) for x in by_id[tid].get("depends_on") or [] if x in by_id), default=0)
-        return depth[tid]
-
-    return max((d(t) for t in by_id), default=0)
-
-
-def measure_size(master: Path, customers: int) -> dict[str, Any]:
-    """One zero-latency run of the default objective with SqliteSaver on a copy of `master`."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    work = master.with_name(f"run-{customers}.db")
-    ckpt = master.with_name(f"ckpt-{customers}.db")
-    with sqlite3.connect(master) as src, sqlite3.connect(work) as dst:
-        src.backup(dst)
-    conn = sqlite3.connect(str(ckpt), check_same_thread=False)
-    saver = SqliteSaver(conn)
-    tracemalloc.start()
-    started = time.perf_counter()
-    out = run_ours(work, DEFAULT_OBJECTIVE, f"scale-{customers}", Meter(), 0, 0, checkpointer=saver)
-    wall = time.perf_counter() - started
-    _, peak_py = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rows = conn.execute("SELECT length(checkpoint), length(metadata) FROM checkpoints").fetchall()
-    writes = conn.execute("SELECT coalesce(sum(length(value)), 0) FROM writes").fetchone()[0]
-    conn.close()
-    steps = len(rows)
-    sizes = [a + b for a, b in rows]
-    return {
-        "customers": customers,
-        "status": out["status"],
-        "wall_s": round(wall, 3),
-        "checkpoints": steps,
-        "ms_per_superstep": round(1000 * wall / max(1, steps), 2),
-        "checkpoint_bytes_mean": int(sum(sizes) / max(1, steps)),
-        "checkpoint_bytes_max": max(sizes, default=0),
-        "writes_bytes_per_step": int(writes / max(1, steps)),
-        "peak_python_mb": round(peak_py / 2**20, 1),
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+    Not `getrusage().ru_maxrss`: Linux carries the parent's peak into a child across fork and exec,
+    so a child of a process that seeded a large CDP would report the seeding's memory as its own.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def parallelism(master: Path, latency_ms: float) -> dict[str, Any]:
-    """With a fixed latency L per call, wall time against k·L (critical path) and n·L (all calls)."""
-    work = master.with_name("par.db")
-    with sqlite3.connect(master) as src, sqlite3.connect(work) as dst:
-        src.backup(dst)
-    from langgraph.checkpoint.memory import InMemorySaver
-    from supervisor_vs_reference import model_factory, patch_graph_models
+def run_instrumented(
+    work_db: Path, ckpt_db: Path, objective: str, thread_id: str, synchronous: str | None = None
+) -> dict[str, Any]:
+    """One zero-latency run with timed nodes and a timed `SqliteSaver` (in this process)."""
+    from instrument import NodeClock, checkpoint_file, checkpoint_sizes, timed_builder
+    from langchain_core.runnables import RunnableConfig
+    from supervisor_vs_reference import Meter, model_factory, patch_graph_models
 
     from graph.context import Context
-    from graph.graph import RECURSION_LIMIT, builder
+    from graph.graph import RECURSION_LIMIT
 
     meter = Meter()
-    patch_graph_models(model_factory(meter, latency_ms, 0))
-    g = builder.compile(checkpointer=InMemorySaver())
-    started = time.perf_counter()
-    out = g.invoke(
-        {"objective": DEFAULT_OBJECTIVE},
-        {"configurable": {"thread_id": "par"}, "recursion_limit": RECURSION_LIMIT, "max_concurrency": 8},
-        context=Context(db_path=str(work), approval="auto"),
-        durability="sync",
-    )
-    wall = time.perf_counter() - started
-    plan = out.get("plan") or []
-    k = _critical_path(plan) + 2  # plus planning and synthesis, which are sequential
-    L = latency_ms / 1000
-    return {
-        "latency_ms": latency_ms,
-        "tasks": len(plan),
-        "calls": meter.calls,
-        "critical_path_calls": k,
-        "wall_s": round(wall, 2),
-        "k_L_s": round(k * L, 2),
-        "n_L_s": round(meter.calls * L, 2),
-        "wall_over_kL": round(wall / (k * L), 2),
+    patch_graph_models(model_factory(meter, 0, 0))
+    clock = NodeClock()
+    context = Context(db_path=str(work_db), approval="auto")
+    config: RunnableConfig = {
+        "configurable": {"thread_id": thread_id},
+        "recursion_limit": RECURSION_LIMIT,
+        "max_concurrency": context.max_concurrency,
     }
+    with checkpoint_file(ckpt_db, synchronous) as saver:
+        g = timed_builder(clock).compile(checkpointer=saver)
+        started = time.perf_counter()
+        out = g.invoke({"objective": objective}, config, context=context, durability="sync")
+        wall = time.perf_counter() - started
+        put_s, put_writes_s = saver.put_s, saver.put_writes_s
+    sizes = checkpoint_sizes(ckpt_db)
+    steps = sizes["checkpoints"] - 1  # the first checkpoint holds the input, before any superstep
+    busy = clock.busy_s()
+    launch = out.get("launch") or {}
+    return {
+        "status": out.get("status"),
+        "tasks": len(out.get("plan") or []),
+        "calls": meter.calls,
+        "scheduled": launch.get("scheduled"),
+        "wall_s": round(wall, 3),
+        "supersteps": steps,
+        "node_busy_s": round(busy, 3),
+        "node_summed_s": round(clock.summed_s(), 3),
+        "node_s": {k: round(v, 3) for k, v in sorted(clock.by_node.items(), key=lambda kv: -kv[1])},
+        "wall_ms_per_superstep": round(1000 * wall / steps, 2),
+        "overhead_ms_per_superstep": round(1000 * (wall - busy) / steps, 2),
+        "put_ms_per_superstep": round(1000 * put_s / steps, 2),
+        "put_writes_ms_per_superstep": round(1000 * put_writes_s / steps, 2),
+        **sizes,
+    }
+
+
+def child(work_db: Path, ckpt_db: Path, synchronous: str | None) -> None:
+    """Entry point of the measuring process: import, run once, print one JSON line."""
+    import langgraph.checkpoint.sqlite  # noqa: F401
+
+    import graph.graph  # noqa: F401  (imports count in the baseline, not in the run)
+
+    rss_imports = _rss_mb()
+    row = run_instrumented(work_db, ckpt_db, DEFAULT_OBJECTIVE, "scale", synchronous)
+    print(json.dumps({**row, "rss_after_imports_mb": rss_imports, "max_rss_mb": _rss_mb()}), flush=True)
+
+
+def copy_cdp(master: Path, target: Path) -> None:
+    """A byte copy of a checkpointed master (its WAL is empty after `seeded_master`)."""
+    with sqlite3.connect(master) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for p in target.parent.glob(target.name + "*"):
+        p.unlink()
+    shutil.copyfile(master, target)
+
+
+def measure_size(
+    master: Path, customers: int, repeats: int, synchronous: str | None = None
+) -> dict[str, Any]:
+    """Medians over `repeats` fresh-process runs on fresh copies of `master`."""
+    runs = []
+    for r in range(repeats):
+        work, ckpt = master.with_name(f"run-{customers}.db"), master.with_name(f"ckpt-{customers}.db")
+        copy_cdp(master, work)
+        for p in ckpt.parent.glob(ckpt.name + "*"):
+            p.unlink()
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(work),
+                str(ckpt),
+                *(["--checkpoint-sync", synchronous] if synchronous else []),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"run at {customers} customers failed:\n{done.stderr[-3000:]}")
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        print(json.dumps({"customers": customers, "repeat": r, **run}), flush=True)
+        runs.append(run)
+        for p in [*work.parent.glob(work.name + "*"), *ckpt.parent.glob(ckpt.name + "*")]:
+            p.unlink()
+    row: dict[str, Any] = {
+        "customers": customers,
+        "repeats": repeats,
+        "checkpoint_sync": synchronous or "FULL",
+    }
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            median = statistics.median(x[key] for x in runs)
+            row[key] = int(median) if isinstance(value, int) else round(median, 3)
+        elif isinstance(value, dict):  # seconds per node: the median of each
+            row[key] = {k: round(statistics.median(x[key].get(k, 0.0) for x in runs), 3) for k in value}
+        else:
+            row[key] = value
+    row["wall_s_min_max"] = [min(x["wall_s"] for x in runs), max(x["wall_s"] for x in runs)]
+    row["max_rss_mb_min_max"] = [min(x["max_rss_mb"] for x in runs), max(x["max_rss_mb"] for x in runs)]
+    row["all_completed"] = all(x["status"] == "completed" for x in runs)
+    return row
+
+
+def master_for(customers: int, workdir: Path) -> tuple[Path, float | None]:
+    """The seeded CDP for `customers`, reused when `workdir` already holds it; seconds spent seeding."""
+    path = workdir / f"master-{customers}.db"
+    if path.exists():
+        return path, None
+    started = time.perf_counter()
+    seeded_master(customers, workdir)
+    return path, round(time.perf_counter() - started, 1)
+
+
+def record(row: dict[str, Any]) -> Path:
+    """Keep the figures of one size under benchmarks/results/ (the plots read them)."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"engine-{row['customers']}.json"
+    path.write_text(json.dumps(row, indent=1) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
-    parser.add_argument("--full", action="store_true", help="add 1,000,000 customers (seeding takes ~6 min)")
-    parser.add_argument("--latency-ms", type=float, default=300.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep and reuse seeded CDPs here")
+    parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/results/")
+    parser.add_argument(
+        "--checkpoint-sync", default=None, help="PRAGMA synchronous of the checkpoint file (default FULL)"
+    )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--child", nargs=2, type=Path, metavar=("CDP", "CHECKPOINTS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sizes = [*args.sizes, *([1_000_000] if args.full else [])]
-    workdir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    if args.child:
+        child(args.child[0], args.child[1], args.checkpoint_sync)
+        return {}
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"sizes": []}
-    for n in sizes:
-        t = time.perf_counter()
-        master = seeded_master(n, workdir)
-        seed_s = time.perf_counter() - t
-        row = {**measure_size(master, n), "seed_s": round(seed_s, 1)}
-        print(json.dumps(row), flush=True)
-        report["sizes"].append(row)
-        if n == sizes[0]:
-            report["parallelism"] = parallelism(master, args.latency_ms)
-            print(json.dumps(report["parallelism"]), flush=True)
-        for p in workdir.glob("*"):
-            p.unlink(missing_ok=True)
-    workdir.rmdir()
+    try:
+        for n in args.sizes:
+            master, seed_s = master_for(n, workdir)
+            row = {
+                **measure_size(master, n, args.repeats, args.checkpoint_sync),
+                "seed_s": seed_s,
+                "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+            }
+            print(json.dumps(row), flush=True)
+            report["sizes"].append(row)
+            if not args.no_record and not args.checkpoint_sync:
+                record(row)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
     return report

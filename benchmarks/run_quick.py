@@ -1,5 +1,11 @@
-"""`make bench`: the quick set (reference comparison on 10 objectives at 2k customers, engine at 10k)
-with JSON results in /tmp and PNG plots under benchmarks/plots/.
+"""`make bench`: the quick set, a few minutes in all. Figures go to benchmarks/results/*.json, plots to
+benchmarks/plots/*.png.
+
+1. ours against langgraph-supervisor on the 12 objectives (2,000 customers, 300 ms per call);
+2. the no-op graph's cost per superstep with `SqliteSaver`;
+3. the engine at 10,000 customers (three fresh-process runs: wall, peak RSS, checkpoint bytes,
+   framework overhead per superstep);
+4. parallelism at 300 ms per call.
 
     .venv/bin/python benchmarks/run_quick.py
 """
@@ -8,54 +14,55 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import engine_scale  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import noop_graph  # noqa: E402
+import parallelism  # noqa: E402
+import plot  # noqa: E402
 import supervisor_vs_reference  # noqa: E402
 
-
-def plot_reference(report: dict) -> None:
-    rows = report["rows"]
-    x = range(len(rows))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, label in ((axes[0], "calls", "model calls"), (axes[1], "prompt_tokens", "prompt tokens")):
-        ax.bar([i - 0.2 for i in x], [r[f"ours_{key}"] for r in rows], 0.4, label="ours (plan + dispatch)")
-        ax.bar([i + 0.2 for i in x], [r[f"ref_{key}"] for r in rows], 0.4, label="langgraph-supervisor")
-        ax.set_xlabel("objective #")
-        ax.set_ylabel(label)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(HERE / "plots" / "calls_tokens_vs_reference.png", dpi=100)
+RESULTS = HERE / "results"
 
 
-def plot_scale(report: dict) -> None:
-    sizes = report["sizes"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    n = [s["customers"] for s in sizes]
-    ax.plot(n, [s["wall_s"] for s in sizes], "o-", label="run wall (s)")
-    ax.plot(n, [s["checkpoint_bytes_max"] / 1000 for s in sizes], "s-", label="max checkpoint (KB)")
-    ax.plot(n, [s["max_rss_mb"] / 100 for s in sizes], "^-", label="max RSS (100 MB)")
-    ax.set_xscale("log")
-    ax.set_xlabel("customers")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(HERE / "plots" / "cost_vs_audience.png", dpi=100)
+def _save(name: str, data: object) -> None:
+    (RESULTS / name).write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main() -> None:
-    (HERE / "plots").mkdir(exist_ok=True)
-    ref = supervisor_vs_reference.main(["--out", "/tmp/bench_reference.json"])
-    plot_reference(ref)
-    eng = engine_scale.main(["--sizes", "2000", "10000", "--out", "/tmp/bench_engine.json"])
-    plot_scale(eng)
-    print(json.dumps({"reference": ref["totals"], "engine": eng}, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    timings = {}
+    started = time.perf_counter()
+    ref = supervisor_vs_reference.main([])
+    _save("reference.json", ref)
+    timings["reference"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _save("noop.json", noop_graph.main([]))
+    timings["noop"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    engine = engine_scale.main(["--sizes", "10000"])  # records results/engine-10000.json
+    timings["engine"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _save("parallelism.json", parallelism.main([]))
+    timings["parallelism"] = time.perf_counter() - started
+
+    plot.main()
+    summary = {
+        "reference": ref["totals"],
+        "engine_10k": {
+            k: engine["sizes"][0][k]
+            for k in ("wall_s", "max_rss_mb", "overhead_ms_per_superstep", "checkpoint_bytes_max")
+        },
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+    }
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class LatencyModel(ScriptedChatModel):
         self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
     ) -> ChatResult:
         message = self._answer(messages, kwargs)
-        usage = message.usage_metadata or {}
+        usage: dict[str, Any] = dict(message.usage_metadata or {})
         prompt, completion = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         delay = (self.base_ms + self.per_1k_ms * prompt / 1000.0) / 1000.0
         if delay > 0:
@@ -102,7 +102,11 @@ def model_factory(
 
     def load(name: str | None = None, **_: Any) -> LatencyModel:
         return LatencyModel(
-            responder or default_responder, latency_ms=0, meter=meter, base_ms=base_ms, per_1k_ms=per_1k_ms
+            responder=responder or default_responder,
+            latency_ms=0,
+            meter=meter,
+            base_ms=base_ms,
+            per_1k_ms=per_1k_ms,
         )
 
     return load
@@ -166,7 +170,9 @@ def _plan_for(objective: str) -> dict[str, Any]:
     from llm.roles import supervisor
 
     request = ScriptedRequest(messages=[SystemMessage(describe_agents()), HumanMessage(objective)])
-    return supervisor(request)
+    plan = supervisor(request)
+    assert isinstance(plan, dict), plan
+    return plan
 
 
 def _create_campaign(db_path: Path, objective: str, thread_id: str, plan: dict[str, Any]) -> str:
@@ -323,7 +329,7 @@ def run_reference(
     tasks = plan["tasks"]
     campaign_id = _create_campaign(db_path, objective, thread_id, plan)
     worker_model = model_factory(meter, base_ms, per_1k_ms, reference_worker_responder(db_path, thread_id))()
-    agents = []
+    agents: list[Any] = []
     for name in dict.fromkeys(t["agent"] for t in tasks):
         spec = REGISTRY[name].build(worker_model)
         env = AgentEnv(

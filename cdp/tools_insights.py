@@ -105,7 +105,7 @@ def campaign_results(db, campaign_id: str) -> dict[str, Any]:
             SELECT e.type, count(*), count(DISTINCT e.profile_id),
                    total(json_extract(e.properties, '$.amount'))
             FROM sent JOIN events e ON e.profile_id = sent.profile_id AND e.ts >= sent.t0 AND e.ts <= ?
-            WHERE e.type IN ({", ".join("?" for _ in RESPONSE_TYPES)}) GROUP BY e.type""",
+            WHERE +e.type IN ({", ".join("?" for _ in RESPONSE_TYPES)}) GROUP BY e.type""",
         [campaign_id, *UNDELIVERED, at, *RESPONSE_TYPES],
     ):
         responses[etype] = {"events": int(n), "customers": int(people)}
@@ -124,8 +124,9 @@ def campaign_results(db, campaign_id: str) -> dict[str, Any]:
                 FROM g LEFT JOIN events e ON e.profile_id = g.profile_id AND +e.type = 'purchase'
                      AND e.ts >= g.t0 AND e.ts <= ?
                 GROUP BY g.grp""",
-            # `+e.type` keeps SQLite on the (profile_id, ts) index: probing each customer's own events
-            # beats scanning every purchase in the window per customer (8 s -> 0.3 s at 15k customers).
+            # `+e.type` (here and in the two other event queries) keeps SQLite on the (profile_id, ts)
+            # index: probing each customer's own events beats walking every event of a type in the
+            # window once per customer (8 s -> 0.3 s at 15k customers; 1.8 s -> 8 ms at 100k).
             [campaign_id, *UNDELIVERED, campaign_id, at],
         )
     }
@@ -173,7 +174,7 @@ def segment_baseline(db, segment_id: str, days: int = 30) -> dict[str, Any]:
                FROM segment_members m JOIN events e ON e.profile_id = m.profile_id
                     AND e.ts > ? AND e.ts <= ?
                WHERE m.segment_id = ?
-                 AND e.type IN ('purchase', 'email_open', 'email_click', 'sms_click', 'push_open')
+                 AND +e.type IN ('purchase', 'email_open', 'email_click', 'sms_click', 'push_open')
                GROUP BY e.type""",
             [since, until, segment_id],
         )

@@ -57,7 +57,7 @@ class Context:
     max_task_attempts: int = field(
         default=3, metadata={"description": "Attempts per model call on transient errors (RetryPolicy)."}
     )
-    max_concurrency: int = field(default=4, metadata={"description": "Tasks run at the same time."})
+    max_concurrency: int = field(default=8, metadata={"description": "Tasks run at the same time."})
     priority_rules: str = field(
         default=DEFAULT_PRIORITY,
         metadata={"description": "Conflict priority, highest first (comma-separated agent names)."},
