@@ -2,13 +2,17 @@
 
 Per size, the parent seeds one CDP (or reuses it from `--workdir`), then for every repeat copies it
 and starts a child process that runs the graph once with `SqliteSaver` on its own file and
-`durability="sync"`, as `cdp-agents run` does. The child reports the run's wall time, its own peak
-RSS (so seeding never counts), checkpoint bytes per superstep, and the framework overhead: wall time
-minus the time at least one node function was running, per superstep.
+`durability="sync"`, as `cdp-agents run` does (WAL, `synchronous=NORMAL`, `max_concurrency` from
+`Context`). The child reports the run's wall time, its own peak RSS (so seeding never counts),
+checkpoint bytes per superstep, and the framework overhead: wall time minus the time at least one
+node function was running, per superstep.
 
-    .venv/bin/python benchmarks/engine_scale.py [--sizes 10000 100000] [--repeats 3] [--workdir DIR] [--out f.json]
+    .venv/bin/python benchmarks/engine_scale.py [--sizes 10000 100000] [--repeats 3] [--workdir DIR]
+        [--checkpoint-sync NORMAL|FULL] [--out f.json]
 
-With `--workdir`, seeded CDPs are kept there and reused by later runs (1M: ~6 min and 4.6 GB).
+With `--workdir`, seeded CDPs are kept there and reused by later runs (1M: ~6 min and 4.6 GB). Each
+size is recorded in benchmarks/results/engine-<customers>.json (the CLI's NORMAL, which the plot
+reads) or engine-<customers>-full.json (`--checkpoint-sync FULL`: an fsync per checkpoint commit).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from instrument import CLI_CHECKPOINT_SYNC  # noqa: E402
 from supervisor_vs_reference import OBJECTIVES, seeded_master  # noqa: E402
 
 DEFAULT_OBJECTIVE = OBJECTIVES[0]
@@ -51,7 +56,7 @@ def _rss_mb(field: str = "VmHWM") -> float:
 
 
 def run_instrumented(
-    work_db: Path, ckpt_db: Path, objective: str, thread_id: str, synchronous: str | None = None
+    work_db: Path, ckpt_db: Path, objective: str, thread_id: str, synchronous: str = CLI_CHECKPOINT_SYNC
 ) -> dict[str, Any]:
     """One zero-latency run with timed nodes and a timed `SqliteSaver` (in this process)."""
     from instrument import NodeClock, checkpoint_file, checkpoint_sizes, timed_builder
@@ -84,6 +89,7 @@ def run_instrumented(
         "status": out.get("status"),
         "tasks": len(out.get("plan") or []),
         "calls": meter.calls,
+        "max_concurrency": context.max_concurrency,
         "scheduled": launch.get("scheduled"),
         "wall_s": round(wall, 3),
         "supersteps": steps,
@@ -98,7 +104,7 @@ def run_instrumented(
     }
 
 
-def child(work_db: Path, ckpt_db: Path, synchronous: str | None) -> None:
+def child(work_db: Path, ckpt_db: Path, synchronous: str) -> None:
     """Entry point of the measuring process: import, run once, print one JSON line."""
     import langgraph.checkpoint.sqlite  # noqa: F401
 
@@ -110,17 +116,22 @@ def child(work_db: Path, ckpt_db: Path, synchronous: str | None) -> None:
 
 
 def copy_cdp(master: Path, target: Path) -> None:
-    """A byte copy of a checkpointed master (its WAL is empty after `seeded_master`)."""
+    """A byte copy of a checkpointed master (its WAL is empty after `seeded_master`).
+
+    The copy is written back to disk before the run starts: at 1M it is 4.6 GB of dirty pages, whose
+    writeback would otherwise slow the run's own commits and fsyncs, which a real run never pays.
+    """
     with sqlite3.connect(master) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     for p in target.parent.glob(target.name + "*"):
         p.unlink()
     shutil.copyfile(master, target)
+    os.sync()
 
 
 def measure_size(
-    master: Path, customers: int, repeats: int, synchronous: str | None = None
+    master: Path, customers: int, repeats: int, synchronous: str = CLI_CHECKPOINT_SYNC
 ) -> dict[str, Any]:
     """Medians over `repeats` fresh-process runs on fresh copies of `master`."""
     runs = []
@@ -136,7 +147,8 @@ def measure_size(
                 "--child",
                 str(work),
                 str(ckpt),
-                *(["--checkpoint-sync", synchronous] if synchronous else []),
+                "--checkpoint-sync",
+                synchronous,
             ],
             capture_output=True,
             text=True,
@@ -152,7 +164,7 @@ def measure_size(
     row: dict[str, Any] = {
         "customers": customers,
         "repeats": repeats,
-        "checkpoint_sync": synchronous or "FULL",
+        "checkpoint_sync": synchronous,
     }
     for key, value in runs[0].items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -179,9 +191,14 @@ def master_for(customers: int, workdir: Path) -> tuple[Path, float | None]:
 
 
 def record(row: dict[str, Any]) -> Path:
-    """Keep the figures of one size under benchmarks/results/ (the plots read them)."""
+    """Keep the figures of one size and checkpoint setting under benchmarks/results/.
+
+    The CLI's setting goes to engine-<customers>.json (the plots read those); any other to
+    engine-<customers>-<setting>.json, for the overhead table.
+    """
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"engine-{row['customers']}.json"
+    suffix = "" if row["checkpoint_sync"] == CLI_CHECKPOINT_SYNC else "-" + row["checkpoint_sync"].lower()
+    path = RESULTS / f"engine-{row['customers']}{suffix}.json"
     path.write_text(json.dumps(row, indent=1) + "\n")
     return path
 
@@ -193,7 +210,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workdir", type=Path, default=None, help="keep and reuse seeded CDPs here")
     parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/results/")
     parser.add_argument(
-        "--checkpoint-sync", default=None, help="PRAGMA synchronous of the checkpoint file (default FULL)"
+        "--checkpoint-sync",
+        type=str.upper,
+        choices=("NORMAL", "FULL"),
+        default=CLI_CHECKPOINT_SYNC,
+        help=f"PRAGMA synchronous of the checkpoint file (default {CLI_CHECKPOINT_SYNC}, as the CLI)",
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", nargs=2, type=Path, metavar=("CDP", "CHECKPOINTS"), help=argparse.SUPPRESS)
@@ -214,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             }
             print(json.dumps(row), flush=True)
             report["sizes"].append(row)
-            if not args.no_record and not args.checkpoint_sync:
+            if not args.no_record:
                 record(row)
     finally:
         if args.workdir is None:

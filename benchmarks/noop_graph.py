@@ -3,7 +3,9 @@
 A `dispatch` node fans out with `Send` to `fanout` of 14 worker nodes (our graph has 15 nodes), the
 workers answer back, and the loop runs for `supersteps` supersteps. The state carries a constant
 payload of about the size of our real checkpoint, so serialization costs what it costs in a real run.
-Checkpoints go to a SQLite file with `durability="sync"`, as `cdp-agents run` does.
+Checkpoints go to a SQLite file with `durability="sync"`, opened as `cdp-agents run` opens it (WAL,
+`synchronous=NORMAL`); the same cases with `synchronous=FULL` (an fsync per commit) and with
+`InMemorySaver` show what the disk and the saver cost.
 
     .venv/bin/python benchmarks/noop_graph.py [--supersteps 200] [--repeats 5] [--out f.json]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import operator
+import shutil
 import statistics
 import sys
 import tempfile
@@ -79,8 +82,8 @@ def build_noop_graph(fanout: int, supersteps: int):
 def measure(fanout: int, supersteps: int, payload_bytes: int, saver: str, workdir: Path) -> dict[str, Any]:
     """One run: ms per superstep and the checkpoint bytes it saved.
 
-    `saver`: "sqlite" (a file, SQLite's default `synchronous=FULL`, as the CLI), "sqlite-normal"
-    (`synchronous=NORMAL`: no fsync per commit in WAL mode) or "memory" (`InMemorySaver`).
+    `saver`: "sqlite-normal" (a file with `synchronous=NORMAL`, as the CLI: no fsync per commit in
+    WAL mode), "sqlite-full" (SQLite's default `synchronous=FULL`) or "memory" (`InMemorySaver`).
     """
     g = build_noop_graph(fanout, supersteps)
     config: RunnableConfig = {"configurable": {"thread_id": "noop"}, "recursion_limit": supersteps + 10}
@@ -93,7 +96,7 @@ def measure(fanout: int, supersteps: int, payload_bytes: int, saver: str, workdi
         steps = len(list(memory.list(config))) - 1
         return {"wall_s": wall, "supersteps": steps, "ms_per_superstep": 1000 * wall / steps}
     path = workdir / f"noop-{fanout}-{payload_bytes}-{time.monotonic_ns()}.db"
-    with checkpoint_file(path, "NORMAL" if saver == "sqlite-normal" else None) as cp:
+    with checkpoint_file(path, saver.removeprefix("sqlite-").upper()) as cp:
         started = time.perf_counter()
         g.compile(checkpointer=cp).invoke(inputs, config, durability="sync")
         wall = time.perf_counter() - started
@@ -112,19 +115,29 @@ def measure(fanout: int, supersteps: int, payload_bytes: int, saver: str, workdi
     }
 
 
-def run(supersteps: int = 200, repeats: int = 5, workdir: Path | None = None) -> list[dict[str, Any]]:
+def run(supersteps: int = 200, repeats: int = 5) -> list[dict[str, Any]]:
     """Medians over `repeats` runs for each case (the machine's 2 cores are shared)."""
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="bench-noop-"))
     cases = [
-        (1, 0, "sqlite"),
-        (1, REAL_SIZE_PAYLOAD, "sqlite"),
-        (4, REAL_SIZE_PAYLOAD, "sqlite"),
+        (1, 0, "sqlite-normal"),
         (1, REAL_SIZE_PAYLOAD, "sqlite-normal"),
         (4, REAL_SIZE_PAYLOAD, "sqlite-normal"),
+        (1, 0, "sqlite-full"),
+        (1, REAL_SIZE_PAYLOAD, "sqlite-full"),
+        (4, REAL_SIZE_PAYLOAD, "sqlite-full"),
         (1, REAL_SIZE_PAYLOAD, "memory"),
         (4, REAL_SIZE_PAYLOAD, "memory"),
     ]
-    measure(1, 20, 0, "sqlite", workdir)  # warm-up: imports, first compile
+    workdir = Path(tempfile.mkdtemp(prefix="bench-noop-"))
+    try:
+        return _run_cases(cases, supersteps, repeats, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_cases(
+    cases: list[tuple[int, int, str]], supersteps: int, repeats: int, workdir: Path
+) -> list[dict[str, Any]]:
+    measure(1, 20, 0, "sqlite-normal", workdir)  # warm-up: imports, first compile
     rows = []
     for fanout, payload, saver in cases:
         runs = [measure(fanout, supersteps, payload, saver, workdir) for _ in range(repeats)]

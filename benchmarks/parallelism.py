@@ -2,8 +2,9 @@
 k·L, not n·L for its n calls, as long as `max_concurrency` covers the widest wave of ready tasks.
 
 Each objective runs on a fresh copy of one small CDP, with `SqliteSaver` on a file and
-`durability="sync"` as `cdp-agents run` does, at `max_concurrency` 1, 4 (the `Context` default) and
-8; the same run with no latency measures the tool and framework work that adds to the latency.
+`durability="sync"` as `cdp-agents run` does (WAL, `synchronous=NORMAL`), at `max_concurrency` 1, 4
+and 8 (the `Context` default); the same run with no latency, at the default, measures the tool and
+framework work that adds to the latency.
 
     .venv/bin/python benchmarks/parallelism.py [--latency-ms 300] [--repeats 3] [--out f.json]
 """
@@ -38,6 +39,13 @@ PARALLEL_OBJECTIVES = [
     "grow revenue from loyal customers in France with a 5k EUR budget",
 ]
 CONCURRENCY = (1, 4, 8)
+
+
+def default_max_concurrency() -> int:
+    """`Context.max_concurrency` as `cdp-agents run` and `demo` pass it."""
+    from graph.context import Context
+
+    return Context().max_concurrency
 
 
 def waves(plan: list[dict[str, Any]]) -> list[list[str]]:
@@ -93,7 +101,8 @@ def measure(
     objective: str, master: Path, workdir: Path, latency_ms: float, repeats: int
 ) -> list[dict[str, Any]]:
     L = latency_ms / 1000
-    base = [run_once(master, workdir, objective, 0, 4) for _ in range(repeats)]
+    default = default_max_concurrency()
+    base = [run_once(master, workdir, objective, 0, default) for _ in range(repeats)]
     work_s = statistics.median(r["wall_s"] for r in base)
     plan = base[0]["plan"]
     k = latency_rounds(plan, len(plan) or 1)
@@ -110,6 +119,7 @@ def measure(
                 "calls": calls,
                 "critical_path_calls": k,
                 "max_concurrency": c,
+                "default_max_concurrency": c == default,
                 "latency_ms": latency_ms,
                 "wall_s": round(wall, 2),
                 "wall_no_latency_s": round(work_s, 2),

@@ -1,7 +1,8 @@
 """PNG plots of the recorded benchmark figures (benchmarks/results/*.json -> benchmarks/plots/*.png).
 
 Every size of the engine benchmark is recorded by the run that last measured it (`make bench`
-refreshes 10k, `make bench-1m` refreshes 1M), so the plots can be redrawn without measuring again:
+refreshes 10k, `make bench-1m` refreshes 1M), so the plots can be redrawn without measuring again.
+The audience plot shows the runs with the CLI's checkpoint setting (`synchronous=NORMAL`):
 
     .venv/bin/python benchmarks/plot.py
 """
@@ -56,7 +57,8 @@ def plot_scale(rows: list[dict[str, Any]], path: Path) -> Path:
     for ax in (wall, rss, ckpt):
         ax.legend(fontsize=8, loc="center left")
     fig.suptitle(
-        "Default objective, offline model, SqliteSaver (durability='sync'); one fresh process per run",
+        "Default objective, offline model, SqliteSaver as the CLI opens it (WAL, synchronous=NORMAL, "
+        "durability='sync'); one fresh process per run",
         fontsize=9,
     )
     fig.tight_layout()
@@ -118,7 +120,9 @@ def plot_parallelism(rows: list[dict[str, Any]], path: Path) -> Path:
             next(r["wall_s"] for r in rows if r["objective"] == o and r["max_concurrency"] == c)
             for o in objectives
         ]
-        ax.bar(xs, ys, width, label=f"wall, max_concurrency={c}", alpha=0.85)
+        default = any(r.get("default_max_concurrency") and r["max_concurrency"] == c for r in rows)
+        label = f"wall, max_concurrency={c}" + (" (default)" if default else "")
+        ax.bar(xs, ys, width, label=label, alpha=0.85)
     for i, r in enumerate(first):
         ax.hlines(
             r["k_L_s"],
@@ -160,6 +164,7 @@ def main() -> list[Path]:
     PLOTS.mkdir(exist_ok=True)
     done = []
     engine = [json.loads(p.read_text()) for p in RESULTS.glob("engine-*.json")]
+    engine = [r for r in engine if r.get("checkpoint_sync") == "NORMAL"]  # the CLI's setting
     if engine:
         done.append(plot_scale(engine, PLOTS / "cost_vs_audience.png"))
     if (ref := _load("reference.json")) is not None:

@@ -2,9 +2,9 @@
 benchmarks/plots/*.png.
 
 1. ours against langgraph-supervisor on the 12 objectives (2,000 customers, 300 ms per call);
-2. the no-op graph's cost per superstep with `SqliteSaver`;
+2. the no-op graph's cost per superstep with `SqliteSaver` (`synchronous=NORMAL` as the CLI, and FULL);
 3. the engine at 10,000 customers (three fresh-process runs: wall, peak RSS, checkpoint bytes,
-   framework overhead per superstep);
+   framework overhead per superstep), with the CLI's `synchronous=NORMAL` and again with FULL;
 4. parallelism at 300 ms per call.
 
     .venv/bin/python benchmarks/run_quick.py
@@ -47,6 +47,7 @@ def main() -> None:
 
     started = time.perf_counter()
     engine = engine_scale.main(["--sizes", "10000"])  # records results/engine-10000.json
+    engine_scale.main(["--sizes", "10000", "--checkpoint-sync", "FULL"])  # engine-10000-full.json
     timings["engine"] = time.perf_counter() - started
 
     started = time.perf_counter()

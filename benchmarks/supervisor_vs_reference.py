@@ -30,6 +30,7 @@ warnings.filterwarnings("ignore", message="create_react_agent has been moved")
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langchain_core.tools import StructuredTool  # noqa: E402
 
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder  # noqa: E402
@@ -141,13 +142,14 @@ def run_ours(
 
     patch_graph_models(model_factory(meter, base_ms, per_1k_ms))
     g = builder.compile(checkpointer=checkpointer or InMemorySaver())
+    context = Context(db_path=str(db_path), approval="auto")
+    config: RunnableConfig = {
+        "configurable": {"thread_id": thread_id},
+        "recursion_limit": RECURSION_LIMIT,
+        "max_concurrency": context.max_concurrency,  # as `cdp-agents run` passes it
+    }
     started = time.perf_counter()
-    out = g.invoke(
-        {"objective": objective},
-        {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT, "max_concurrency": 4},
-        context=Context(db_path=str(db_path), approval="auto"),
-        durability="sync",
-    )
+    out = g.invoke({"objective": objective}, config, context=context, durability="sync")
     wall = time.perf_counter() - started
     results = out.get("results") or {}
     segment = ((results.get("audience") or {}).get("outputs") or {}).get("segment_id")
