@@ -6,7 +6,7 @@ so that any SQLite client sees figures computed at that instant without the proj
 
 The stored clock is shared by every connection: once pinned (by `CDP_NOW` at open, or by
 `set_clock`, as the engagement simulator does) it stays pinned until `CDP_NOW` or `set_clock`
-changes it. Opening the CDP without `CDP_NOW` leaves it alone; `set_clock(db, None)` returns the
+changes it. While a simulation owns it (`pinned_by = 'simulation'`), `CDP_NOW` only moves it forward. Opening the CDP without `CDP_NOW` leaves it alone; `set_clock(db, None)` returns the
 CDP to wall-clock time.
 """
 
@@ -16,6 +16,8 @@ import os
 from datetime import UTC, datetime
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: `cdp_clock.pinned_by` while the engagement simulator owns the clock.
+SIMULATION = "simulation"
 
 
 def parse_ts(value: str | datetime) -> datetime:
@@ -75,20 +77,23 @@ def sync_clock(db) -> None:
     if pinned is None:
         return
     value = iso(pinned)
-    row = db.execute("SELECT now FROM cdp_clock WHERE id = 1").fetchone()
-    if row is None or row[0] != value:
+    row = db.execute("SELECT now, pinned_by FROM cdp_clock WHERE id = 1").fetchone()
+    if row is not None and row[1] == SIMULATION and row[0] and row[0] >= value:
+        return  # a simulation moved time on from CDP_NOW: every process reads the simulated instant
+    if row is None or row[0] != value or row[1] is not None:
         with db.conn:
-            db.execute("INSERT OR REPLACE INTO cdp_clock (id, now) VALUES (1, ?)", [value])
+            db.execute("INSERT OR REPLACE INTO cdp_clock (id, now, pinned_by) VALUES (1, ?, NULL)", [value])
 
 
-def set_clock(db, when: str | datetime | None) -> None:
+def set_clock(db, when: str | datetime | None, *, by: str | None = None) -> None:
     """Move the CDP clock explicitly (the engagement simulator advances time this way).
 
     The new time holds for every connection until the next `set_clock` or an open with `CDP_NOW`;
-    `None` unpins it, back to wall-clock time.
+    `None` unpins it, back to wall-clock time. With `by=SIMULATION` an open with an earlier `CDP_NOW`
+    leaves it alone too, until the simulation hands the clock back (`set_clock(db, t)`).
     """
     with db.conn:
         db.execute(
-            "INSERT OR REPLACE INTO cdp_clock (id, now) VALUES (1, ?)",
-            [normalize_ts(when) if when is not None else None],
+            "INSERT OR REPLACE INTO cdp_clock (id, now, pinned_by) VALUES (1, ?, ?)",
+            [normalize_ts(when) if when is not None else None, by],
         )

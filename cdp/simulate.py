@@ -192,6 +192,6 @@ def simulate_day(db, campaign_id: str, day: int, *, launched_at: str, seed: int 
                       < {ORGANIC_DAILY} * (0.6 + 0.8 * min(1.0, p.engagement_events / 20.0))""",
             params,
         )
-    clock.set_clock(db, end)
+    clock.set_clock(db, end, by=clock.SIMULATION)
     after = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     return DayResult(day=day, window_start=start, window_end=end, delivered=delivered, events=after - before)

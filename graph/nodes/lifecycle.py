@@ -77,7 +77,7 @@ def lifecycle_day(
     with cdp_session(ctx.db_path) as db:
         launched_at = info.get("launched_at") or lifecycle.start(db, campaign_id)
         start, _ = simulate.day_window(launched_at, day)
-        clock.set_clock(db, start)
+        clock.set_clock(db, start, by=clock.SIMULATION)
         wave = None
         every = ctx.followup_every_days
         if every and day > 1 and (day - 1) % every == 0:
@@ -95,7 +95,6 @@ def lifecycle_day(
         reviews[agent] = review
         calls += n
     with cdp_session(ctx.db_path) as db:
-        clock.set_clock(db, headline["as_of"])  # opening the CDP re-pins CDP_NOW when it is set
         stopped = lifecycle.allocation(db, campaign_id)["stopped"]
         if not stopped and headline["unsubscribe_rate"] > ctx.stop_unsubscribe_rate:
             lifecycle.apply_adjustment(
@@ -151,6 +150,9 @@ def lifecycle_day(
             )
         )
         if stopped or day >= ctx.simulate_days:
+            # The simulation hands the clock back: it stays at the simulated instant, but the next
+            # open with CDP_NOW set (a test, a demo) pins it again as before.
+            clock.set_clock(db, headline["as_of"])
             db.execute(
                 "UPDATE campaigns SET status = CASE WHEN status = 'running' THEN 'completed' ELSE status END, "
                 "updated_at = ? WHERE campaign_id = ?",

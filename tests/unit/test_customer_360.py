@@ -417,3 +417,20 @@ def test_cdp_now_is_written_at_open(cdp_path, monkeypatch):
     monkeypatch.setenv("CDP_NOW", "2030-01-02T03:04:05+00:00")
     open_cdp(cdp_path).conn.close()
     assert _stored_clock(cdp_path) == "2030-01-02T03:04:05Z"
+
+
+def test_a_simulation_owns_the_clock_until_it_hands_it_back(cdp_path, monkeypatch):
+    from cdp.clock import SIMULATION
+
+    db = open_cdp(cdp_path)
+    set_clock(db, "2026-11-30T12:00:00Z", by=SIMULATION)  # days after CDP_NOW (2026-11-24)
+    open_cdp(cdp_path).conn.close()  # a tool's first open in a fresh process, CDP_NOW still set
+    assert _stored_clock(cdp_path) == "2026-11-30T12:00:00Z"
+    monkeypatch.setenv("CDP_NOW", "2027-01-01T00:00:00Z")  # a later pin still wins
+    open_cdp(cdp_path).conn.close()
+    assert _stored_clock(cdp_path) == "2027-01-01T00:00:00Z"
+    set_clock(db, "2027-02-01T00:00:00Z", by=SIMULATION)
+    set_clock(db, "2027-02-02T00:00:00Z")  # handed back
+    open_cdp(cdp_path).conn.close()
+    assert _stored_clock(cdp_path) == "2027-01-01T00:00:00Z"
+    db.conn.close()
