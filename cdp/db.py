@@ -21,6 +21,12 @@ def default_db_path() -> str:
     return os.environ.get("CDP_AGENTS_DB") or DEFAULT_DB
 
 
+def sqlite_connection(db) -> sqlite3.Connection:
+    """The raw connection behind a `sqlite_utils.Database`, or `db` itself when it already is one
+    (the gate and the staging code run inside callers' transactions on either)."""
+    return db.conn if hasattr(db, "conn") else db
+
+
 def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A raw connection with the pragmas every CDP user needs (WAL, busy timeout, foreign keys off).
 

@@ -74,7 +74,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cdp import clock
+from cdp.db import sqlite_connection
 from cdp.errors import CdpError, UnknownCampaignError
+from cdp.migrations.m001_core import CHANNELS
 from cdp.policy import ContactPolicy
 
 __all__ = [
@@ -93,7 +95,6 @@ __all__ = [
     "run_gate",
 ]
 
-CHANNELS = ("email", "sms", "push")
 QUIET_CHANNELS = ("sms", "push")
 LIVE_STATUSES = ("scheduled", "delivered")
 SUPPRESSION_TRAIT = "suppress_promotions"
@@ -329,7 +330,7 @@ def run_gate(
     request's outcome; `dry_run` computes the same result and rolls everything back (approval previews).
     Running it again decides only requests staged since: no duplicate send, no second decision.
     """
-    conn = db.conn if hasattr(db, "conn") else db
+    conn = sqlite_connection(db)
     with immediate_transaction(conn, rollback=dry_run):
         return decide(conn, campaign_id, step=step, policy=policy, dry_run=dry_run)
 
@@ -742,7 +743,7 @@ def discard_campaign(db, campaign_id: str) -> dict[str, int]:
     Refuses when any of its sends was delivered: history that counts toward other campaigns'
     frequency caps and offers is never rewritten. Lives here because only the gate writes `sends`.
     """
-    conn = db.conn if hasattr(db, "conn") else db
+    conn = sqlite_connection(db)
     with immediate_transaction(conn):
         delivered = conn.execute(
             "SELECT count(*) FROM sends WHERE campaign_id = ? AND status != 'scheduled'", [campaign_id]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cdp import clock
+from cdp.db import sqlite_connection
 from cdp.errors import CdpError, UnknownProfileError, UnknownSegmentError
 from cdp.gate import CHANNELS, GateResult, UnknownCampaignError, decide, immediate_transaction
 from cdp.policy import ContactPolicy
@@ -48,10 +49,6 @@ def _write(conn: sqlite3.Connection) -> Iterator[None]:
         return
     with immediate_transaction(conn):
         yield
-
-
-def _conn(db) -> sqlite3.Connection:
-    return db.conn if hasattr(db, "conn") else db
 
 
 def _check_campaign(conn: sqlite3.Connection, campaign_id: str) -> None:
@@ -106,7 +103,7 @@ def stage_segment_requests(
     most, then language, category, tier; ties by variant_id), else 'default'. Requests already staged
     for the same (campaign, customer, channel, step) are kept as they are (INSERT OR IGNORE).
     """
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     step = _check_step(step)
     if not channel_priority:
         raise InvalidSendRequestError("channel_priority needs at least one channel: email, sms or push")
@@ -195,7 +192,7 @@ def stage_requests(
     master. Duplicates collapse (INSERT OR IGNORE). Nothing here checks consent, caps or suppression:
     every staged request still has to pass the gate. Returns how many new requests were staged.
     """
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     step = _check_step(step)
     if not isinstance(requests, list):
         raise InvalidSendRequestError("requests must be a list of {profile_id, channel, variant, send_at}")
@@ -286,7 +283,7 @@ def preview_segment(
     agent: str = "activation",
 ) -> GateResult:
     """What the gate would decide for this segment, staged and decided in one rolled-back transaction."""
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     with immediate_transaction(conn, rollback=True):
         stage_segment_requests(
             conn,
