@@ -124,22 +124,15 @@ def plot_parallelism(rows: list[dict[str, Any]], path: Path) -> Path:
         label = f"wall, max_concurrency={c}" + (" (default)" if default else "")
         ax.bar(xs, ys, width, label=label, alpha=0.85)
     for i, r in enumerate(first):
-        ax.hlines(
-            r["k_L_s"],
-            i - 0.45,
-            i + 0.45,
-            colors="black",
-            linestyles="-",
-            label="k·L" if i == 0 else "_nolegend_",
-        )
-        ax.hlines(
-            r["n_L_s"],
-            i - 0.45,
-            i + 0.45,
-            colors="red",
-            linestyles="--",
-            label="n·L" if i == 0 else "_nolegend_",
-        )
+        for key, colour, style, label in (("k_L_s", "black", "-", "k·L"), ("n_L_s", "red", "--", "n·L")):
+            ax.hlines(
+                r[key],
+                i - 0.45,
+                i + 0.45,
+                colors=colour,
+                linestyles=style,
+                label=label if i == 0 else "_nolegend_",
+            )
     ax.set_xticks(range(len(objectives)))
     ax.set_xticklabels(
         [f"n={r['calls']} calls ({r['tasks']} tasks), k={r['critical_path_calls']}" for r in first]

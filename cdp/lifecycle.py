@@ -15,8 +15,9 @@ import sqlite3
 from typing import Any
 
 from cdp import clock
+from cdp.db import sqlite_connection
 from cdp.errors import CdpError, UnknownCampaignError
-from cdp.gate import GateResult, run_gate
+from cdp.gate import CHANNELS, GateResult, run_gate
 from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
 
@@ -29,16 +30,14 @@ class AdjustmentError(CdpError, ValueError):
     """An adjustment that cannot apply: unknown action or target, or it would leave nothing live."""
 
 
-def _conn(db) -> sqlite3.Connection:
-    return db.conn if hasattr(db, "conn") else db
-
-
 # ----------------------------------------------------------------------------------------- allocation
 
 
 def allocation(db, campaign_id: str) -> dict[str, Any]:
     row = (
-        _conn(db).execute("SELECT allocation FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchone()
+        sqlite_connection(db)
+        .execute("SELECT allocation FROM campaigns WHERE campaign_id = ?", [campaign_id])
+        .fetchone()
     )
     if row is None:
         raise UnknownCampaignError(f"unknown campaign {campaign_id!r}")
@@ -61,7 +60,7 @@ def _save_allocation(conn: sqlite3.Connection, campaign_id: str, alloc: dict[str
 
 def start(db, campaign_id: str) -> str:
     """Mark the campaign running and return its launch instant (kept from the first call)."""
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     row = conn.execute("SELECT launched_at FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchone()
     if row is None:
         raise UnknownCampaignError(f"unknown campaign {campaign_id!r}")
@@ -76,10 +75,11 @@ def start(db, campaign_id: str) -> str:
     return now
 
 
-def live_cells(db, campaign_id: str) -> dict[str, list[str]]:
-    """Variants and channels the campaign has sent with and not paused."""
-    conn = _conn(db)
-    alloc = allocation(conn, campaign_id)
+def live_cells(db, campaign_id: str, alloc: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """Variants and channels the campaign has sent with and not paused (`alloc`: its allocation,
+    when the caller has read it already)."""
+    conn = sqlite_connection(db)
+    alloc = alloc or allocation(conn, campaign_id)
     variants = [
         r[0]
         for r in conn.execute(
@@ -117,7 +117,7 @@ def measure_day(db, campaign_id: str, day: int) -> dict[str, Any]:
     Treated customers are cut by the variant and channel of their first (step 0) send, the cell they
     were assigned at launch, so cells compare like with like even after later waves were reallocated.
     """
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     launched = conn.execute(
         "SELECT launched_at FROM campaigns WHERE campaign_id = ?", [campaign_id]
     ).fetchone()
@@ -221,7 +221,7 @@ def cells(db, campaign_id: str, day: int, by: str) -> list[dict[str, Any]]:
         raise ValueError("cut by 'variant' or 'channel'")
     other = "channel" if by == "variant" else "variant"
     rows = (
-        _conn(db)
+        sqlite_connection(db)
         .execute(
             f"""SELECT {by}, customers, purchasers, unsubscribes, revenue FROM campaign_metrics
             WHERE campaign_id = ? AND day = ? AND arm = 'treated' AND {by} != '' AND {other} = ''
@@ -245,31 +245,20 @@ def cells(db, campaign_id: str, day: int, by: str) -> list[dict[str, Any]]:
 
 def latest(db, campaign_id: str) -> dict[str, Any] | None:
     """The newest headline result, its cells and the current allocation, for the agents to read."""
-    conn = _conn(db)
-    row = conn.execute(
+    conn = sqlite_connection(db)
+    cur = conn.execute(
         """SELECT day, as_of, treated_n, treated_rate, holdout_n, holdout_rate, lift, ci_low, ci_high,
                   unsubscribe_rate FROM campaign_results WHERE campaign_id = ? ORDER BY day DESC LIMIT 1""",
         [campaign_id],
-    ).fetchone()
+    )
+    row = cur.fetchone()
     if row is None:
         return None
-    keys = (
-        "day",
-        "as_of",
-        "treated_n",
-        "treated_rate",
-        "holdout_n",
-        "holdout_rate",
-        "lift",
-        "ci_low",
-        "ci_high",
-        "unsubscribe_rate",
-    )
-    out = dict(zip(keys, row, strict=True))
+    out = dict(zip((d[0] for d in cur.description), row, strict=True))
     out["by_variant"] = cells(conn, campaign_id, out["day"], "variant")
     out["by_channel"] = cells(conn, campaign_id, out["day"], "channel")
     out["allocation"] = allocation(conn, campaign_id)
-    out["live"] = live_cells(conn, campaign_id)
+    out["live"] = live_cells(conn, campaign_id, out["allocation"])
     return out
 
 
@@ -292,7 +281,7 @@ def apply_adjustment(
     """Record one adjustment and apply it; a second call for the same (day, action, target) changes
     nothing and returns the first. Pausing or stopping cancels sends not yet delivered; shifting only
     changes how the next wave is allocated."""
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     if action not in ACTIONS:
         raise AdjustmentError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
     reason = (reason or "").strip()[:500]
@@ -315,7 +304,7 @@ def apply_adjustment(
     alloc = allocation(conn, campaign_id)
     if alloc["stopped"] and action != "keep":
         raise AdjustmentError("the campaign was stopped: nothing more can change")
-    live = live_cells(conn, campaign_id)
+    live = live_cells(conn, campaign_id, alloc)
     affected = 0
     now = at or clock.now_iso(conn)
     if action in ("pause_variant", "shift_variant") and target not in live["variants"]:
@@ -403,7 +392,7 @@ def stage_followup(
     """Stage a reminder (`step`) for contacted customers who have not bought or unsubscribed since
     launch, allocated as the campaign now says (preferred variant where it fits the customer, no
     paused variant or channel), then let the gate decide it. None when the campaign is stopped."""
-    conn = _conn(db)
+    conn = sqlite_connection(db)
     alloc = allocation(conn, campaign_id)
     if alloc["stopped"]:
         return None
@@ -413,10 +402,9 @@ def stage_followup(
     paused_v = alloc["paused_variants"]
     paused_c = alloc["paused_channels"]
     pref_c = alloc["preferred_channel"]
-    channels = ("email", "sms", "push")
     # Channel: the preferred one where the customer consented to it, else the first send's channel
     # unless it is paused, else any live channel they consented to (the gate still checks consent).
-    options = [c for c in channels if c not in paused_c]
+    options = [c for c in CHANNELS if c not in paused_c]
     channel_sql = "CASE "
     if pref_c and pref_c in options:
         channel_sql += f"WHEN p.consent_{pref_c} = 1 THEN '{pref_c}' "

@@ -65,14 +65,18 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("sim_u", 2, _uniform, deterministic=True)
 
 
-def variant_appeal(seed: int, campaign_id: str, variant: str) -> float:
-    return 0.7 + 0.6 * _uniform(seed, f"appeal|{campaign_id}|{variant}")
-
-
 def day_window(launched_at: str, day: int) -> tuple[str, str]:
     """Day `day` (1-based) of a campaign: [launch + day - 1 days, launch + day days)."""
     t0 = clock.parse_ts(launched_at)
     return clock.iso(t0 + timedelta(days=day - 1)), clock.iso(t0 + timedelta(days=day))
+
+
+#: The customer's engagement, 0..1 (20 counted engagement events or more is 1), and the factor it
+#: puts on every response rate (0.6x to 1.4x).
+ENGAGEMENT = "min(1.0, p.engagement_events / 20.0)"
+ENGAGEMENT_FACTOR = f"(0.6 + 0.8 * {ENGAGEMENT})"
+#: The send's variant's fixed appeal in this campaign (0.7x to 1.3x), drawn from the seed.
+APPEAL = "(0.7 + 0.6 * sim_u(:seed, 'appeal|' || s.campaign_id || '|' || COALESCE(s.variant, 'default')))"
 
 
 def _case(mapping: dict[str, float], column: str) -> str:
@@ -84,8 +88,8 @@ def _draws_sql() -> str:
     customer as they are at delivery: when they engage, click, buy and unsubscribe (NULL when they
     don't). Times are seconds after delivery."""
     engage = f"""min(0.95, {_case(ENGAGE_BASE, "s.channel")}
-                 * (0.6 + 0.8 * min(1.0, p.engagement_events / 20.0))
-                 * (0.7 + 0.6 * sim_u(:seed, 'appeal|' || s.campaign_id || '|' || COALESCE(s.variant, 'default')))
+                 * {ENGAGEMENT_FACTOR}
+                 * {APPEAL}
                  * (CASE WHEN CAST(strftime('%H', s.scheduled_for) AS INTEGER) >= 21
                            OR CAST(strftime('%H', s.scheduled_for) AS INTEGER) < 8 THEN 0.8 ELSE 1.0 END)
                  * (CASE s.step WHEN 0 THEN 1.0 WHEN 1 THEN 0.8 WHEN 2 THEN 0.64 ELSE 0.5 END))"""
@@ -98,12 +102,11 @@ def _draws_sql() -> str:
                               AS INTEGER) END AS engage_s,
                CASE WHEN s.channel != 'email' OR sim_u(:seed, {key} || 'click') < {EMAIL_CLICK}
                     THEN 60 + CAST(3600 * sim_u(:seed, {key} || 'click_at') AS INTEGER) END AS click_lag,
-               CASE WHEN sim_u(:seed, {key} || 'buy') < {_case(PURCHASE_AFTER_CLICK, "s.channel")}
-                         * (0.7 + 0.6 * sim_u(:seed, 'appeal|' || s.campaign_id || '|' || COALESCE(s.variant, 'default')))
+               CASE WHEN sim_u(:seed, {key} || 'buy') < {_case(PURCHASE_AFTER_CLICK, "s.channel")} * {APPEAL}
                     THEN 1800 + CAST(172800 * sim_u(:seed, {key} || 'buy_at') AS INTEGER) END AS buy_lag,
                20 + round(180 * sim_u(:seed, {key} || 'amount'), 2) AS amount,
                CASE WHEN sim_u(:seed, {key} || 'unsub') < {UNSUBSCRIBE_BASE}
-                         * (2.0 - min(1.0, p.engagement_events / 20.0)) * (1 + 0.5 * s.step)
+                         * (2.0 - {ENGAGEMENT}) * (1 + 0.5 * s.step)
                     THEN CAST(300 + 86400 * sim_u(:seed, {key} || 'unsub_at') AS INTEGER) END AS unsub_s
         FROM sends s JOIN profiles p ON p.profile_id = s.profile_id
         WHERE s.campaign_id = :cid AND s.status = 'delivered'
@@ -189,7 +192,7 @@ def simulate_day(db, campaign_id: str, day: int, *, launched_at: str, seed: int 
                       UNION SELECT profile_id FROM decisions WHERE campaign_id = :cid AND outcome = 'holdout') a
                 JOIN profiles p ON p.profile_id = a.profile_id
                 WHERE sim_u(:seed, 'organic|' || :cid || a.profile_id || :day)
-                      < {ORGANIC_DAILY} * (0.6 + 0.8 * min(1.0, p.engagement_events / 20.0))""",
+                      < {ORGANIC_DAILY} * {ENGAGEMENT_FACTOR}""",
             params,
         )
     clock.set_clock(db, end, by=clock.SIMULATION)

@@ -61,8 +61,8 @@ def _review(agent: str, day: int, state: OrchestratorState, ctx: Context, thread
     try:
         run, outputs = REGISTRY[agent].build(load_chat_model(ctx.model)).run(env)
     except Exception as exc:  # the model failed: the campaign keeps its allocation, the guard still holds
-        return task_id, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}, 0
-    return task_id, {"status": "done", "summary": run.summary, "outputs": outputs}, run.llm_calls
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}, 0
+    return {"status": "done", "summary": run.summary, "outputs": outputs}, run.llm_calls
 
 
 def lifecycle_day(
@@ -91,7 +91,7 @@ def lifecycle_day(
     reviews = {}
     calls = 0
     for agent in ("analytics", "optimization"):
-        _, review, n = _review(agent, day, state, ctx, thread_id, inputs)
+        review, n = _review(agent, day, state, ctx, thread_id, inputs)
         reviews[agent] = review
         calls += n
     with cdp_session(ctx.db_path) as db:

@@ -222,3 +222,11 @@ def test_decision_rule_properties(variants, channels, unsub, limit):
             assert chosen["conversion_rate"] == max(
                 c["conversion_rate"] for c in pool if c["customers"] >= 100
             )
+
+
+def test_the_tool_offers_exactly_the_actions_the_table_accepts():
+    from typing import get_args
+
+    from cdp.tools_lifecycle import AdjustArgs
+
+    assert get_args(AdjustArgs.model_fields["action"].annotation) == ACTIONS
