@@ -560,7 +560,8 @@ def test_no_pii_in_any_tool_output(tools, cdp_file):
 
 def test_no_pii_on_a_seeded_cdp(tmp_path):
     """The same sweep over a realistic seeded CDP: no identifier value or last name anywhere."""
-    seed = pytest.importorskip("cdp.seed")
+    from cdp import seed
+
     path = tmp_path / "seeded.db"
     db = open_cdp(path)
     seed.seed_cdp(db, customers=300, seed=11)
