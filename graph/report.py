@@ -149,7 +149,7 @@ def _lifecycle_markdown(lc: dict[str, Any]) -> list[str]:
     lines = [
         "## Running the campaign",
         "",
-        f"- simulated days: {lc.get('days')}" + (" (stopped early)" if lc.get("stopped") else ""),
+        f"- simulated days: {lc.get('days')}" + (" (then stopped)" if lc.get("stopped") else ""),
         f"- conversion: contacted {res.get('treated_rate', 0):.2%} (n={res.get('treated_n', 0)}), "
         f"held out {res.get('holdout_rate', 0):.2%} (n={res.get('holdout_n', 0)}); "
         f"lift {res.get('lift', 0):+.2%}{ci}",

@@ -437,7 +437,7 @@ def synthesizer(request: ScriptedRequest) -> str:
         res = lc.get("result") or {}
         parts.append(
             f"Over {lc.get('days')} simulated days"
-            + (" (stopped early)" if lc.get("stopped") else "")
+            + (" (then stopped)" if lc.get("stopped") else "")
             + f" contacted customers converted {res.get('treated_rate', 0):.2%} against "
             f"{res.get('holdout_rate', 0):.2%} held out (lift {res.get('lift', 0):+.2%}); "
             + (
