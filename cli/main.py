@@ -7,9 +7,12 @@ on stderr and exit code 1 (2 for usage errors, 3 for a run waiting for a person)
 from __future__ import annotations
 
 import importlib
+from typing import Annotated
 
 import typer
 from dotenv import load_dotenv
+
+from cli.envfile import NO_DOTENV_ENV, dotenv_path
 
 app = typer.Typer(
     name="cdp-agents",
@@ -24,9 +27,20 @@ COMMAND_MODULES = ("cli.data", "cli.runs", "cli.policy", "cli.reporting", "cli.s
 
 
 @app.callback()
-def _main() -> None:
-    """Load `.env` (model endpoint, CDP path) before any command runs."""
-    load_dotenv(override=False)
+def _main(
+    no_dotenv: Annotated[
+        bool,
+        typer.Option(
+            "--no-dotenv", help=f"Ignore any .env file (also {NO_DOTENV_ENV}=1).", show_default=False
+        ),
+    ] = False,
+) -> None:
+    """Load `.env` from the working folder (model endpoint, CDP path) before any command runs."""
+    if no_dotenv:
+        return
+    path = dotenv_path()
+    if path is not None:
+        load_dotenv(path, override=False)
 
 
 for _name in COMMAND_MODULES:

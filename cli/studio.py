@@ -233,10 +233,14 @@ def _load_settings(project_root: Path) -> str:
     """Load `.env` under the environment, as `cdp-agents` does; say where the settings came from."""
     from dotenv import load_dotenv
 
-    dotenv = project_root / ".env"
-    if dotenv.is_file():
+    from cli.envfile import NO_DOTENV_ENV, dotenv_path
+
+    dotenv = dotenv_path(project_root)
+    if dotenv is not None:
         load_dotenv(dotenv, override=False)
         return str(dotenv)
+    if os.environ.get(NO_DOTENV_ENV):
+        return f"no .env read ({NO_DOTENV_ENV} is set)"
     return "no .env (copy .env.example to .env to change the model or the CDP file)"
 
 

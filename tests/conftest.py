@@ -1,4 +1,11 @@
-"""Shared fixtures: a fixed clock and fresh CDP files in temp folders. Tests never reach a network."""
+"""Shared fixtures: a hermetic environment, a fixed clock and fresh CDP files in temp folders.
+
+The suite must pass whatever the user's shell exports or their `.env` holds: before any test module
+is imported, every product setting (`CDP_*`, `CDP_AGENTS_*`, `OPENAI_*`, `MODEL`, LangSmith tracing)
+is removed from the environment and `.env` loading is switched off for the in-process CLI and for
+every subprocess that inherits this environment. A test that needs a value sets it itself.
+Tests never reach a network.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +16,37 @@ import pytest
 pytest_plugins = ["tests.seeded"]
 
 FIXED_NOW = "2026-11-24T12:00:00Z"
-os.environ.setdefault("CDP_NOW", FIXED_NOW)
-os.environ.pop("OPENAI_API_KEY", None)
-os.environ.pop("OPENAI_BASE_URL", None)
-os.environ.pop("MODEL", None)
+
+#: Prefixes and names of the variables that change what the product does.
+PRODUCT_ENV_PREFIXES = ("CDP_", "OPENAI_", "LANGCHAIN_", "LANGSMITH_")
+PRODUCT_ENV_NAMES = ("MODEL",)
+#: Switches of the test harness itself (set by .ci/run), kept.
+HARNESS_ENV = ("CDP_AGENTS_REQUIRE_CHROMIUM",)
+
+
+def hermetic_environ() -> None:
+    """Strip every product setting from `os.environ`, then pin the clock and switch `.env` off."""
+    for name in list(os.environ):
+        if name in HARNESS_ENV:
+            continue
+        if name in PRODUCT_ENV_NAMES or name.startswith(PRODUCT_ENV_PREFIXES):
+            del os.environ[name]
+    os.environ["CDP_NOW"] = FIXED_NOW
+    os.environ["CDP_AGENTS_NO_DOTENV"] = "1"
+
+
+hermetic_environ()
 
 
 @pytest.fixture(autouse=True)
-def _fixed_clock(monkeypatch):
-    monkeypatch.setenv("CDP_NOW", FIXED_NOW)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("CDP_AGENTS_SCRIPTED_LATENCY_MS", raising=False)
+def _hermetic():
+    """Each test starts from the hermetic environment, and whatever it wrote into `os.environ`
+    without monkeypatch (a `.env` a CLI run loaded, say) is undone afterwards."""
+    before = dict(os.environ)
+    hermetic_environ()
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def _unpin_clock(path: Path) -> None:
 def _server_env(db: Path) -> dict[str, str]:
     """This process's environment, offline and scripted, on `db` with the tests' clock."""
     env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV and not k.startswith("CDP_AGENTS_")}
-    env.update({"CDP_AGENTS_DB": str(db), "CDP_NOW": FIXED_NOW})
+    env.update({"CDP_AGENTS_DB": str(db), "CDP_NOW": FIXED_NOW, "CDP_AGENTS_NO_DOTENV": "1"})
     return env
 
 
