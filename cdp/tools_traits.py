@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cdp.audience import safe_label, segment_row, write_transaction
 from cdp.clock import now_iso
 from cdp.filters import high_value_threshold
+from cdp.gate import SUPPRESSION_TRAIT
 from cdp.tools_base import ToolSession, cdp_tool
 from cdp.vocabulary import SegmentVocabulary
 
@@ -24,6 +25,9 @@ MAX_PROFILES = 50
 MAX_NAMES = 20
 TOP_VALUES = 10
 _VALUE = re.compile(r"[\w][\w .,&'/+-]*")
+#: Traits the contact-policy gate reads. Only the service agent's pause tool writes them (and only to
+#: switch a pause on): a generic trait write could otherwise lift a customer's suppression.
+GATE_TRAITS = frozenset({SUPPRESSION_TRAIT})
 
 Derivation = Literal["churn_band", "value_band", "engagement_band"]
 #: Bands derived in SQL from `customer_360` columns (c.*). Thresholds are stated for the model.
@@ -43,6 +47,16 @@ def check_value(value: str) -> str:
             f"; got {value!r:.80}"
         )
     return value
+
+
+def check_name(name: str) -> str:
+    """Trait names the gate reads are not for generic writers (see GATE_TRAITS)."""
+    if name in GATE_TRAITS:
+        raise ValueError(
+            f"trait {name!r} is read by the contact-policy gate and cannot be written here; "
+            "a customer-service pause is set with pause_customers"
+        )
+    return name
 
 
 def _derivation_sql(db, name: str) -> tuple[str, list[Any]]:
@@ -141,6 +155,7 @@ def write_segment_trait(
     """Write one trait for every member of a segment in one statement: a fixed value or a band."""
     if (value is None) == (value_from is None):
         raise ValueError("give either value or value_from, not both and not neither")
+    check_name(name)
     segment_row(db, segment_id)
     if value is not None:
         expr, expr_params = "?", [check_value(value)]
@@ -167,6 +182,7 @@ def write_traits(db, profile_ids: list[str], name: str, value: str, *, source: s
         raise ValueError(
             f"profile_ids takes 1 to {MAX_PROFILES} ids; save a segment and use write_segment_trait"
         )
+    check_name(name)
     check_value(value)
     marks = ", ".join("?" for _ in ids)
     with write_transaction(db.conn):

@@ -576,3 +576,31 @@ def test_no_pii_on_a_seeded_cdp(tmp_path):
     leaked = [s for s in secrets if s in text]
     leaked += [n for n in last_names if re.search(rf"\b{re.escape(n)}\b", text)]
     assert not leaked
+
+
+@pytest.mark.parametrize("value", ["0", "no", "false", "lifted"])
+def test_a_model_cannot_lift_a_service_pause_through_generic_trait_writes(tools, cdp_file, value):
+    """The gate reads `suppress_promotions`: an agent's generic trait tools refuse that name, so no
+    model can lower a pause the service agent set (one customer or a whole segment)."""
+    conn = sqlite3.connect(cdp_file)
+    with conn:
+        conn.execute(
+            "INSERT INTO traits (profile_id, name, value, source, updated_at) "
+            "VALUES ('a', 'suppress_promotions', '1', 'service', '2026-11-24T10:00:00Z')"
+        )
+    conn.close()
+    seg = call(tools["save_segment"], {"filter": EVERYONE, "name": "Everyone"})["segment_id"]
+    attempts = [
+        ("write_traits", {"profile_ids": ["a"], "name": "suppress_promotions", "value": value}),
+        ("write_segment_trait", {"segment_id": seg, "name": "suppress_promotions", "value": value}),
+        (
+            "write_segment_trait",
+            {"segment_id": seg, "name": "suppress_promotions", "value_from": "churn_band"},
+        ),
+    ]
+    for name, args in attempts:
+        out = tools[name].invoke(args)
+        assert out.startswith("Error:") and "contact-policy gate" in out, out
+    assert sql(cdp_file, "SELECT profile_id, value FROM traits WHERE name = 'suppress_promotions'") == [
+        ("a", "1")
+    ]
