@@ -26,6 +26,7 @@ from rich.tree import Tree
 
 from cdp.db import default_db_path, open_cdp
 from cdp.errors import CdpError
+from cdp.settings import InvalidSettingError
 from graph.context import Context
 from graph.graph import RECURSION_LIMIT, builder
 from graph.messages import thread_messages
@@ -34,6 +35,8 @@ from graph.report import run_facts
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+#: Context fields the run commands take as flags.
+CONTEXT_FLAGS = {"simulate_days": "--simulate", "protocol": "--protocol", "approval": "--approve"}
 
 out = Console()
 err = Console(stderr=True)
@@ -210,6 +213,10 @@ def _context(
         kwargs["model"] = model
     try:
         return Context(**kwargs)
+    except InvalidSettingError as exc:
+        # A value given as a flag is named as the flag the person typed.
+        flag = CONTEXT_FLAGS.get(exc.name)
+        raise fail(f"{flag}={exc.value}: {exc.rule}" if flag else str(exc), EXIT_USAGE) from None
     except (TypeError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
 
