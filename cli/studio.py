@@ -218,14 +218,9 @@ def ensure_cdp(path: str | Path, customers: int = SEED_CUSTOMERS) -> bool:
     """Seed a synthetic CDP at `path` when no file is there yet; True when it seeded one."""
     if Path(path).exists():
         return False
-    from cdp.db import open_cdp
-    from cdp.seed import seed_cdp
+    from cdp.atomic_seed import seed_file
 
-    db = open_cdp(path)
-    try:
-        seed_cdp(db, customers=customers, seed=SEED)
-    finally:
-        db.conn.close()
+    seed_file(path, customers=customers, seed=SEED)
     return True
 
 
