@@ -30,7 +30,7 @@ POLICY_BOUNDS: dict[str, Bound] = {
     "holdout_pct": number(0, 50),
 }
 COST_BOUND = number(0, 1000)
-QUIET_HOURS_RULE = "quiet hours must start and end at different hours (from 21 to 8, for example)"
+QUIET_HOURS_RULE = "quiet hours that start and end at the same hour would be off (use 21 and 8, for example)"
 
 
 def _default_costs() -> dict[str, float]:
@@ -65,9 +65,10 @@ class ContactPolicy:
             )
         if self.quiet_hours_start == self.quiet_hours_end:
             raise InvalidSettingError(
-                "quiet_hours_start/quiet_hours_end",
-                f"{self.quiet_hours_start}/{self.quiet_hours_end}",
-                QUIET_HOURS_RULE,
+                "quiet_hours_end",
+                self.quiet_hours_end,
+                f"must be a whole number between 0 and 23 other than quiet_hours_start="
+                f"{self.quiet_hours_start}: {QUIET_HOURS_RULE}",
             )
         costs = {
             channel: COST_BOUND.check(f"channel_costs[{channel}]", cost)

@@ -36,7 +36,7 @@ class Bound:
 
     def rule(self) -> str:
         kind = "a whole number" if self.integer else "a number"
-        return f"must be {kind} between {self.lo:g} and {self.hi:g}"
+        return f"must be {kind} between {_plain(self.lo)} and {_plain(self.hi)}"
 
     def check(self, name: str, value: object) -> int | float:
         """`value` (a number, or text from the environment or a form) as a checked number.
@@ -67,6 +67,11 @@ class Bound:
         if not self.lo <= number <= self.hi:
             raise InvalidSettingError(name, value, self.rule())
         return number if self.integer else float(number)
+
+
+def _plain(value: float) -> str:
+    """10000000 and 0.001 as people write them, never 1e+07."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def whole(lo: int, hi: int) -> Bound:

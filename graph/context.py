@@ -186,7 +186,7 @@ class Context:
             raise InvalidSettingError(
                 source["quiet_hours_end"],
                 self.quiet_hours_end,
-                f"must differ from {start}: {QUIET_HOURS_RULE}",
+                f"must be a whole number between 0 and 23 other than {start}: {QUIET_HOURS_RULE}",
             )
         # The gate's own checks, here too, so a bad combination stops the run at its start.
         self.policy()
