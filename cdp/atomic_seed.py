@@ -11,7 +11,9 @@ next seed.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from cdp.db import inspect_file, open_cdp
 from cdp.identity import IdentitySettings
@@ -70,14 +72,20 @@ def _refuse_existing(target: Path) -> None:
     kind = inspect_file(target)  # a foreign file raises NotACdpError here, untouched
     if kind in ("missing", "empty"):
         return
-    db = open_cdp(target)
+    in_use = Path(f"{target}-wal").exists()
+    # Read-only (immutable when no WAL is beside it): a refused seed must not change the CDP it
+    # refuses, nor leave a side file that would outlive the rename.
+    uri = f"file:{quote(str(target.resolve()))}?mode=ro" + ("" if in_use else "&immutable=1")
+    conn = sqlite3.connect(uri, uri=True, timeout=30)
     try:
-        existing = db.execute("SELECT count(*) FROM profiles").fetchone()[0]
+        existing = conn.execute("SELECT count(*) FROM profiles").fetchone()[0]
+    except sqlite3.OperationalError:
+        existing = 0  # marked, but its schema was never written
     finally:
-        db.conn.close()
+        conn.close()
     if existing:
         raise SeedError(f"the CDP already holds {existing} profiles; seed a new file (another --db path)")
-    if Path(f"{target}-wal").exists():
+    if in_use:
         raise SeedError(f"another process has {target} open; let it finish, then seed again")
 
 
@@ -118,4 +126,5 @@ def seed_file(
     except BaseException:
         _remove(temp)
         raise
+    open_cdp(target).conn.close()  # back to WAL, so readers and a writer can share it from now on
     return summary
