@@ -59,9 +59,11 @@ class IdentitySettings:
         for kind in IDENTITY_KINDS:
             name = f"CDP_IDENTITY_MAX_{kind.upper()}"
             if raw := os.environ.get(name):
-                limits[kind] = IDENTITY_LIMIT_BOUND.check(name, raw)
+                limits[kind] = int(IDENTITY_LIMIT_BOUND.check(name, raw))
         raw_max = os.environ.get("CDP_IDENTITY_MAX_PROFILES")
-        max_profiles = IDENTITY_LIMIT_BOUND.check("CDP_IDENTITY_MAX_PROFILES", raw_max) if raw_max else None
+        max_profiles = (
+            int(IDENTITY_LIMIT_BOUND.check("CDP_IDENTITY_MAX_PROFILES", raw_max)) if raw_max else None
+        )
         return cls(max_profiles=max_profiles or cls.max_profiles, kind_limits=limits)
 
 

@@ -7,10 +7,11 @@ on stderr and exit code 1 (2 for usage errors and bad settings, 3 for a run wait
 from __future__ import annotations
 
 import importlib
-import os
 
 import typer
 from dotenv import load_dotenv
+
+from cli.settings import check_settings_or_exit
 
 app = typer.Typer(
     name="cdp-agents",
@@ -24,34 +25,6 @@ app = typer.Typer(
 COMMAND_MODULES = ("cli.data", "cli.runs", "cli.policy", "cli.reporting", "cli.studio")
 
 
-def check_settings() -> None:
-    """Read and check every setting the product takes from the environment, once, before any command.
-
-    A value out of its bounds raises `ValueError` (most often `InvalidSettingError`) naming the
-    variable, the value and the allowed range; nothing has been opened or written yet.
-    """
-    from cdp import clock
-    from cdp.identity import IdentitySettings
-    from cdp.settings import InvalidSettingError
-    from cdp.vocabulary import SegmentVocabulary
-    from graph.context import Context
-    from llm.loader import _timeout
-    from llm.scripted import _latency_seconds
-
-    Context()
-    SegmentVocabulary.from_env()
-    IdentitySettings.from_env()
-    try:
-        clock.env_now()
-    except ValueError:
-        raw = os.environ.get("CDP_NOW", "")
-        raise InvalidSettingError(
-            "CDP_NOW", raw, "must be an ISO 8601 time such as 2026-11-24T12:00:00Z"
-        ) from None
-    _timeout()
-    _latency_seconds(None)
-
-
 @app.callback()
 def _main() -> None:
     """Load `.env` (model endpoint, CDP path), then check every setting before any command runs.
@@ -59,11 +32,7 @@ def _main() -> None:
     A bad setting is a usage error: one line on stderr and exit code 2, before any file is touched.
     """
     load_dotenv(override=False)
-    try:
-        check_settings()
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    check_settings_or_exit()
 
 
 for _name in COMMAND_MODULES:
