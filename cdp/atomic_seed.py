@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from cdp.db import inspect_file, open_cdp
+from cdp.db import file_kind, open_cdp
 from cdp.identity import IdentitySettings
 from cdp.seed import SeedError, SeedSummary, seed_cdp
 
@@ -69,7 +69,7 @@ def _fsync(path: Path) -> None:
 
 def _refuse_existing(target: Path) -> None:
     """An existing CDP with profiles is never replaced; an empty one may be, when nobody has it open."""
-    kind = inspect_file(target)  # a foreign file raises NotACdpError here, untouched
+    kind = file_kind(target)  # a foreign file raises NotACdpError here, untouched
     if kind in ("missing", "empty"):
         return
     in_use = Path(f"{target}-wal").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -29,6 +30,9 @@ _HEADER_BYTES = 100
 _APPLICATION_ID_OFFSET = 68
 
 FileKind = Literal["missing", "empty", "cdp", "unmarked-cdp"]
+#: Files (device, inode) this process has checked or created as CDPs; see `_connect_checked`.
+_VERIFIED: set[tuple[int, int]] = set()
+_OPENING = threading.Lock()
 
 
 class NotACdpError(CdpError, ValueError):
@@ -71,6 +75,8 @@ def _not_a_cdp(target: Path, why: str) -> NotACdpError:
 
 def inspect_file(target: Path) -> FileKind:
     """What is at `target`, read without writing anything; raises `NotACdpError` for a foreign file.
+
+    Call it only when this process has no connection to `target` open (see `_connect_checked`).
 
     The header says whether the file is SQLite and whose it is. An unmarked SQLite file is read
     read-only, `immutable` when it has no WAL beside it, so SQLite creates no -wal or -shm file.
@@ -116,6 +122,58 @@ def inspect_file(target: Path) -> FileKind:
     raise _not_a_cdp(target, "an SQLite database of another application")
 
 
+def _file_identity(target: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _connect_checked(target: Path, create: bool) -> sqlite3.Connection:
+    """A connection to `target` once it is known to be a CDP (or a new one); the caller holds `_OPENING`.
+
+    On POSIX, closing any descriptor of a file drops every lock this process holds on it, SQLite's
+    included. Reading the header with a descriptor of our own while a connection of this process
+    has the file open could let another process checkpoint or delete the WAL under that
+    connection, and corrupt the CDP. So the header is read once per file per process, before the
+    first connection and under a lock; later opens check the mark through SQLite itself.
+    """
+    ident = _file_identity(target)
+    if ident is not None and ident in _VERIFIED:
+        conn = connect(target)
+        if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+            return conn
+        conn.close()  # another file now has that inode: look at it afresh
+        _VERIFIED.discard(ident)
+    kind = inspect_file(target)
+    if kind in ("missing", "empty") and not create:
+        raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(target)
+    if kind != "cdp":
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    if (ident := _file_identity(target)) is not None:
+        _VERIFIED.add(ident)
+    return conn
+
+
+def file_kind(target: Path) -> FileKind:
+    """`inspect_file`, safe to call while this process has `target` open (see `_connect_checked`)."""
+    with _OPENING:
+        ident = _file_identity(target)
+        if ident is not None and ident in _VERIFIED:
+            uri = f"file:{quote(str(target.resolve()))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+                    return "cdp"
+            finally:
+                conn.close()
+            _VERIFIED.discard(ident)
+        return inspect_file(target)
+
+
 def open_cdp(
     path: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True
 ) -> sqlite_utils.Database:
@@ -132,15 +190,10 @@ def open_cdp(
     writer wait for another instead of failing with "database is locked".
     """
     target = Path(path or default_db_path())
-    kind = inspect_file(target)
-    if kind in ("missing", "empty") and not create:
-        raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(target)
+        with _OPENING:
+            conn = _connect_checked(target, create)
         db = sqlite_utils.Database(conn)
-        if kind != "cdp":
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         if db.journal_mode != "wal":
             db.enable_wal()
         if migrate:
