@@ -144,3 +144,32 @@ def test_a_cdp_from_before_the_mark_gets_it_and_keeps_working(tmp_path, cdp_path
     assert result.exit_code == 0, result.stderr
     assert "old-run" in result.stdout
     assert sqlite3.connect(cdp_path).execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_opening_a_cdp_again_keeps_the_locks_of_connections_already_open(cdp_path):
+    """Reading the header with our own descriptor would drop this process's SQLite locks (POSIX):
+    another process could then switch the CDP out of WAL, or delete the WAL, under a live connection."""
+    import subprocess
+    import sys
+
+    from cdp.db import file_kind
+
+    held = open_cdp(cdp_path)
+    held.execute("SELECT count(*) FROM profiles").fetchone()
+    try:
+        for _ in range(3):
+            open_cdp(cdp_path).conn.close()
+            open_cdp(cdp_path, create=False, migrate=False).conn.close()
+        assert file_kind(cdp_path) == "cdp"
+        probe = (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0.2)\n"
+            "try:\n    print(c.execute('PRAGMA journal_mode = DELETE').fetchone()[0])\n"
+            "except sqlite3.OperationalError as e:\n    print(e)"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", probe, str(cdp_path)], capture_output=True, text=True, timeout=30
+        )
+        assert other.stdout.strip() == "database is locked", other
+        assert held.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        held.conn.close()
