@@ -52,9 +52,11 @@ def remove_stale_temps(target: Path) -> list[Path]:
     prefix = f".{target.name}{TEMP_MARK}"
     for candidate in target.parent.glob(f"{prefix}*"):
         pid_text = candidate.name[len(prefix) :]
+        for suffix in SIDE_SUFFIXES[1:]:
+            pid_text = pid_text.removesuffix(suffix)  # a side file whose database is already gone
         if not pid_text.isdigit() or _alive(int(pid_text)):
             continue
-        _remove(candidate)
+        _remove(candidate.with_name(prefix + pid_text))
         removed.append(candidate)
     return removed
 

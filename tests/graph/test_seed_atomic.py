@@ -113,3 +113,20 @@ def test_seed_still_refuses_a_cdp_that_holds_profiles(tmp_path):
     assert second.returncode == 1 and "already holds" in stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert _stray(tmp_path) == []
+
+
+def test_leftovers_of_dead_seeds_are_removed_and_those_of_live_ones_kept(tmp_path):
+    from cdp.atomic_seed import remove_stale_temps, temp_path
+
+    target = tmp_path / "cdp.db"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    for name in (temp_path(target, dead_pid).name, temp_path(target, dead_pid).name + "-wal"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / (temp_path(target, 999_999_999).name + "-shm")).write_bytes(b"x")  # orphaned side file
+    live = temp_path(target, os.getppid())
+    live.write_bytes(b"x")
+    remove_stale_temps(target)
+    assert _stray(tmp_path) == [live.name]
