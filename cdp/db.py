@@ -1,19 +1,46 @@
-"""Open the CDP: one SQLite file shared by every agent, process and SQLite client."""
+"""Open the CDP: one SQLite file shared by every agent, process and SQLite client.
+
+A CDP file carries this product's mark, `PRAGMA application_id = APPLICATION_ID`. `open_cdp` looks
+at a file's header before it writes anything: another application's database, or a file that is
+not SQLite at all, is refused and left byte for byte as it was (no schema, no WAL switch, no side
+files). A CDP made before the mark existed (our migrations, no mark) gets the mark on its next open.
+"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
 
 import sqlite_utils
 
 from cdp import clock
-from cdp.errors import CdpUnavailableError
+from cdp.errors import CdpError, CdpUnavailableError
 from cdp.migrations import MIGRATIONS
 
 DEFAULT_DB = "data/cdp.db"
 BUSY_TIMEOUT_MS = 30_000
+#: `PRAGMA application_id` of every CDP file: "CDPA" as a big-endian 32-bit integer.
+APPLICATION_ID = 0x43445041
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_BYTES = 100
+_APPLICATION_ID_OFFSET = 68
+
+FileKind = Literal["missing", "empty", "cdp", "unmarked-cdp"]
+#: Files (device, inode) this process has checked or created as CDPs; see `_connect_checked`.
+_VERIFIED: set[tuple[int, int]] = set()
+_OPENING = threading.Lock()
+
+
+class NotACdpError(CdpError, ValueError):
+    """The file is not a CDP: another application's SQLite database, or not SQLite at all."""
+
+
+class NoCdpError(CdpError, LookupError):
+    """There is no CDP at the path, and the command only reads one."""
 
 
 def default_db_path() -> str:
@@ -39,8 +66,122 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return conn
 
 
-def open_cdp(path: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the CDP at `path`, apply pending migrations and sync the clock.
+def _not_a_cdp(target: Path, why: str) -> NotACdpError:
+    return NotACdpError(
+        f"{target} is not a CDP ({why}); it was left unchanged: pass the --db of a CDP, or a new path "
+        "to `cdp-agents seed`"
+    )
+
+
+def inspect_file(target: Path) -> FileKind:
+    """What is at `target`, read without writing anything; raises `NotACdpError` for a foreign file.
+
+    Call it only when this process has no connection to `target` open (see `_connect_checked`).
+
+    The header says whether the file is SQLite and whose it is. An unmarked SQLite file is read
+    read-only, `immutable` when it has no WAL beside it, so SQLite creates no -wal or -shm file.
+    """
+    if not target.exists():
+        return "missing"
+    if target.is_dir():
+        raise _not_a_cdp(target, "it is a folder")
+    try:
+        with open(target, "rb") as fh:
+            header = fh.read(_HEADER_BYTES)
+    except OSError as exc:
+        raise CdpUnavailableError(f"cannot read {target}: {exc.strerror or exc}") from exc
+    if not header:
+        return "empty"
+    if len(header) < _HEADER_BYTES or not header.startswith(_SQLITE_MAGIC):
+        raise _not_a_cdp(target, "not an SQLite database")
+    app_id = int.from_bytes(header[_APPLICATION_ID_OFFSET : _APPLICATION_ID_OFFSET + 4], "big")
+    if app_id == APPLICATION_ID:
+        return "cdp"
+    if app_id != 0:
+        raise _not_a_cdp(target, f"an SQLite database of another application, application_id {app_id}")
+    wal = target.with_name(target.name + "-wal")
+    uri = f"file:{quote(str(target.resolve()))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            ours = (
+                "_sqlite_migrations" in names
+                and conn.execute(
+                    "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1", [MIGRATIONS.name]
+                ).fetchone()
+            )
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_cdp(target, f"an unreadable SQLite database: {exc}") from exc
+    if not names:
+        return "empty"
+    if ours:
+        return "unmarked-cdp"
+    raise _not_a_cdp(target, "an SQLite database of another application")
+
+
+def _file_identity(target: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _connect_checked(target: Path, create: bool) -> sqlite3.Connection:
+    """A connection to `target` once it is known to be a CDP (or a new one); the caller holds `_OPENING`.
+
+    On POSIX, closing any descriptor of a file drops every lock this process holds on it, SQLite's
+    included. Reading the header with a descriptor of our own while a connection of this process
+    has the file open could let another process checkpoint or delete the WAL under that
+    connection, and corrupt the CDP. So the header is read once per file per process, before the
+    first connection and under a lock; later opens check the mark through SQLite itself.
+    """
+    ident = _file_identity(target)
+    if ident is not None and ident in _VERIFIED:
+        conn = connect(target)
+        if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+            return conn
+        conn.close()  # another file now has that inode: look at it afresh
+        _VERIFIED.discard(ident)
+    kind = inspect_file(target)
+    if kind in ("missing", "empty") and not create:
+        raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(target)
+    if kind != "cdp":
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    if (ident := _file_identity(target)) is not None:
+        _VERIFIED.add(ident)
+    return conn
+
+
+def file_kind(target: Path) -> FileKind:
+    """`inspect_file`, safe to call while this process has `target` open (see `_connect_checked`)."""
+    with _OPENING:
+        ident = _file_identity(target)
+        if ident is not None and ident in _VERIFIED:
+            uri = f"file:{quote(str(target.resolve()))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+                    return "cdp"
+            finally:
+                conn.close()
+            _VERIFIED.discard(ident)
+        return inspect_file(target)
+
+
+def open_cdp(
+    path: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True
+) -> sqlite_utils.Database:
+    """Open the CDP at `path` (creating it when `create`), apply pending migrations and sync the clock.
+
+    Commands that only read pass `create=False`: a missing or empty file then raises `NoCdpError`
+    and nothing is created. Any file that is not a CDP raises `NotACdpError` before anything is
+    written to it (see `inspect_file`).
 
     The clock is written only when `CDP_NOW` is set; otherwise a clock pinned earlier (by `CDP_NOW`
     or `clock.set_clock`, possibly from another process) stays pinned, see `cdp.clock`.
@@ -50,8 +191,8 @@ def open_cdp(path: str | os.PathLike[str] | None = None, *, migrate: bool = True
     """
     target = Path(path or default_db_path())
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(target)
+        with _OPENING:
+            conn = _connect_checked(target, create)
         db = sqlite_utils.Database(conn)
         if db.journal_mode != "wal":
             db.enable_wal()
@@ -66,6 +207,7 @@ def open_cdp(path: str | os.PathLike[str] | None = None, *, migrate: bool = True
 def memory_cdp() -> sqlite_utils.Database:
     """An in-memory CDP with the full schema, for quick unit tests."""
     db = sqlite_utils.Database(memory=True)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     MIGRATIONS.apply(db)
     clock.sync_clock(db)
     return db

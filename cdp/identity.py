@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from cdp import clock, stats
 from cdp.migrations.m001_core import IDENTITY_KINDS
+from cdp.settings import whole
 
 #: Order in which links are applied: strongest evidence first.
 KIND_STRENGTH = ("crm_id", "email", "phone", "device_id", "cookie")
@@ -38,6 +39,8 @@ DEFAULT_KIND_LIMITS: dict[str, int] = {"crm_id": 1, "email": 3, "phone": 3, "dev
 TIER_RANK_SQL = "CASE {col} WHEN 'vip' THEN 2 WHEN 'premium' THEN 1 ELSE 0 END"
 _PHONE_JUNK = re.compile(r"[\s\-().]")
 MAX_IDENTIFIER_LENGTH = 200
+#: A cap of 0 would flag every customer; above 1,000 it no longer catches a shared identifier.
+IDENTITY_LIMIT_BOUND = whole(1, 1000)
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,14 @@ class IdentitySettings:
     def from_env(cls) -> IdentitySettings:
         limits = dict(DEFAULT_KIND_LIMITS)
         for kind in IDENTITY_KINDS:
-            raw = os.environ.get(f"CDP_IDENTITY_MAX_{kind.upper()}")
-            if raw:
-                limits[kind] = int(raw)
+            name = f"CDP_IDENTITY_MAX_{kind.upper()}"
+            if raw := os.environ.get(name):
+                limits[kind] = int(IDENTITY_LIMIT_BOUND.check(name, raw))
         raw_max = os.environ.get("CDP_IDENTITY_MAX_PROFILES")
-        return cls(max_profiles=int(raw_max) if raw_max else cls.max_profiles, kind_limits=limits)
+        max_profiles = (
+            int(IDENTITY_LIMIT_BOUND.check("CDP_IDENTITY_MAX_PROFILES", raw_max)) if raw_max else None
+        )
+        return cls(max_profiles=max_profiles or cls.max_profiles, kind_limits=limits)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,22 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from cdp.settings import Bound, env_name, number, whole
+
 SegmentWord = Literal["at-risk", "lapsed", "new", "high-value", "active", "loyal"]
 SEGMENT_WORDS: tuple[str, ...] = ("at-risk", "lapsed", "new", "high-value", "active", "loyal")
+
+
+#: What each threshold may be; whole days and orders stay integers. A share of 0 % or a window of
+#: 0 days would make a word match nobody (or, for churn 0, everybody) without saying so.
+SEGMENT_BOUNDS: dict[str, Bound] = {
+    "at_risk_churn": number(0.01, 1),
+    "lapsed_days": whole(1, 3650),
+    "new_days": whole(1, 3650),
+    "high_value_top_pct": number(0.1, 100),
+    "active_days": whole(1, 3650),
+    "loyal_min_orders": whole(1, 10_000),
+}
 
 
 @dataclass(frozen=True)
@@ -29,18 +43,13 @@ class SegmentVocabulary:
 
     @classmethod
     def from_env(cls) -> SegmentVocabulary:
+        """The meanings with `CDP_SEGMENT_<NAME>` overrides, each checked against `SEGMENT_BOUNDS`."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = f"CDP_SEGMENT_{f.name.upper()}"
+            name = env_name("CDP_SEGMENT_", f.name)
             raw = os.environ.get(name)
             if raw:
-                # Each setting keeps the type of its default (whole days/orders stay integers).
-                convert = int if isinstance(f.default, int) else float
-                try:
-                    values[f.name] = convert(raw)
-                except ValueError:
-                    kind = "a whole number" if convert is int else "a number"
-                    raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
+                values[f.name] = SEGMENT_BOUNDS[f.name].check(name, raw)
         return cls(**values)
 
     def describe(self) -> dict[str, str]:

@@ -43,8 +43,8 @@ def _user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _open(db: Path | None):
-    return open_cdp(db or default_db_path())
+def _open(db: Path | None, *, create: bool = True):
+    return open_cdp(db or default_db_path(), create=create)
 
 
 @_user_errors
@@ -55,14 +55,14 @@ def seed(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same CDP.")] = 42,
     db: DbOption = None,
 ) -> None:
-    """Fill an empty CDP with a deterministic synthetic customer base (time fixed by CDP_NOW)."""
-    from cdp.seed import seed_cdp
+    """Create a CDP with a deterministic synthetic customer base (time fixed by CDP_NOW).
 
-    cdp = _open(db)
-    try:
-        summary = seed_cdp(cdp, customers=customers, seed=seed)
-    finally:
-        cdp.conn.close()
+    The CDP is built in a temporary file beside the target and renamed into place when complete,
+    so a seed that is interrupted leaves no half-written CDP behind.
+    """
+    from cdp.atomic_seed import seed_file
+
+    summary = seed_file(db or default_db_path(), customers=customers, seed=seed)
     console = Console()
     table = Table(title=f"Seeded CDP ({summary.seconds:.1f} s, seed {summary.seed}, now {summary.now})")
     table.add_column("what")
@@ -128,7 +128,7 @@ def profile(
     """Show one customer's unified profile: attributes, 360 figures, consents, traits, recent events."""
     from cdp.profile import unified_profile
 
-    cdp = _open(db)
+    cdp = _open(db, create=False)
     try:
         data = unified_profile(cdp, id_or_identifier, recent_events=events)
     finally:

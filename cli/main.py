@@ -1,7 +1,7 @@
 """`cdp-agents`: seed and inspect the CDP, run and resume orchestrated campaigns, explain decisions.
 
 Each area registers its subcommands from its own module; errors the user can act on become one line
-on stderr and exit code 1 (2 for usage errors, 3 for a run waiting for a person).
+on stderr and exit code 1 (2 for usage errors and bad settings, 3 for a run waiting for a person).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 from dotenv import load_dotenv
 
 from cli.envfile import NO_DOTENV_ENV, dotenv_path
+from cli.settings import check_settings_or_exit
 
 app = typer.Typer(
     name="cdp-agents",
@@ -35,12 +36,15 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Load `.env` from the working folder (model endpoint, CDP path) before any command runs."""
-    if no_dotenv:
-        return
-    path = dotenv_path()
+    """Load `.env` from the working folder (model endpoint, CDP path), then check every setting
+    before any command runs.
+
+    A bad setting is a usage error: one line on stderr and exit code 2, before any file is touched.
+    """
+    path = None if no_dotenv else dotenv_path()
     if path is not None:
         load_dotenv(path, override=False)
+    check_settings_or_exit()
 
 
 for _name in COMMAND_MODULES:

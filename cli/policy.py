@@ -31,7 +31,7 @@ def explain(
     from cdp.explain import explain_customer
 
     try:
-        cdp = open_cdp(db or default_db_path())
+        cdp = open_cdp(db or default_db_path(), create=False)
         try:
             entries = explain_customer(cdp, customer, campaign)
         finally:

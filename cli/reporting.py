@@ -20,7 +20,7 @@ from graph.report_markdown import report_markdown
 
 def load_report(db_path: str, thread_id: str) -> ReportData:
     """Read the run's checkpoints (when it left any) and the CDP; never creates a file."""
-    cdp = open_cdp(db_path)
+    cdp = open_cdp(db_path, create=False)
     try:
         if Path(checkpoint_path(db_path)).exists():
             with durable_graph(db_path) as graph:

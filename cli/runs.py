@@ -26,6 +26,7 @@ from rich.tree import Tree
 
 from cdp.db import default_db_path, open_cdp
 from cdp.errors import CdpError
+from cdp.settings import InvalidSettingError
 from graph.context import Context
 from graph.graph import RECURSION_LIMIT, builder
 from graph.messages import thread_messages
@@ -34,6 +35,8 @@ from graph.report import run_facts
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+#: Context fields the run commands take as flags.
+CONTEXT_FLAGS = {"simulate_days": "--simulate", "protocol": "--protocol", "approval": "--approve"}
 
 out = Console()
 err = Console(stderr=True)
@@ -179,6 +182,17 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
     return EXIT_FAILED
 
 
+def open_existing(db_path: str):
+    """Open an existing CDP (never creating one) or stop with one line: no CDP there, or not a CDP.
+
+    `run` calls it before its checkpoint file is created, so a foreign `--db` gets nothing beside it.
+    """
+    try:
+        return open_cdp(db_path, create=False)
+    except CdpError as exc:
+        raise fail(str(exc)) from None
+
+
 def _storage_error(exc: sqlite3.Error, db_path: str, thread_id: str) -> str:
     """A storage failure (read-only file, disk full, lock held too long) as a message a person can act on."""
     text = str(exc)
@@ -210,6 +224,10 @@ def _context(
         kwargs["model"] = model
     try:
         return Context(**kwargs)
+    except InvalidSettingError as exc:
+        # A value given as a flag is named as the flag the person typed.
+        flag = CONTEXT_FLAGS.get(exc.name)
+        raise fail(f"{flag}={exc.value}: {exc.rule}" if flag else str(exc), EXIT_USAGE) from None
     except (TypeError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
 
@@ -247,6 +265,7 @@ def register(app: typer.Typer) -> None:
         context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
+        open_existing(context.db_path).conn.close()
         thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
         try:
             with durable_graph(context.db_path) as graph:
@@ -281,7 +300,7 @@ def register(app: typer.Typer) -> None:
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
-        cdp = open_cdp(path)
+        cdp = open_existing(path)
         row = cdp.execute(
             "SELECT status, protocol, model, CAST(json_extract(settings, '$.simulate_days') AS INTEGER), "
             "settings FROM runs WHERE thread_id = ?",
@@ -344,12 +363,14 @@ def register(app: typer.Typer) -> None:
         week of customer responses, and write the HTML report."""
         os.environ.setdefault("CDP_NOW", DEMO_NOW)
         if not Path(db).exists():
-            from cdp.seed import seed_cdp
+            from cdp.atomic_seed import seed_file
 
             out.print(f"Seeding a demo CDP with {customers:,} customers at {db} ...")
-            cdp = open_cdp(db)
-            seed_cdp(cdp, customers=customers, seed=42)
-            cdp.conn.close()
+            try:
+                seed_file(db, customers=customers, seed=42)
+            except CdpError as exc:
+                raise fail(str(exc)) from None
+        open_existing(db).conn.close()
         context = _context(db, "scripted", "hub", "auto", simulate)
         thread_id = f"demo-{uuid.uuid4().hex[:8]}"
         out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")
@@ -375,7 +396,7 @@ def register(app: typer.Typer) -> None:
     @app.command("runs")
     def list_runs(db: str = typer.Option(None, "--db", help="CDP file.")) -> None:
         """List runs with their status and campaign."""
-        cdp = open_cdp(db or default_db_path())
+        cdp = open_existing(db or default_db_path())
         table = Table("thread", "status", "protocol", "campaign", "updated", "objective")
         for r in cdp.execute(
             "SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
@@ -392,7 +413,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The timeline of a run: every structured message between agents, in order."""
-        cdp = open_cdp(db or default_db_path())
+        cdp = open_existing(db or default_db_path())
         messages = thread_messages(cdp, thread)
         cdp.conn.close()
         if not messages:

@@ -218,14 +218,9 @@ def ensure_cdp(path: str | Path, customers: int = SEED_CUSTOMERS) -> bool:
     """Seed a synthetic CDP at `path` when no file is there yet; True when it seeded one."""
     if Path(path).exists():
         return False
-    from cdp.db import open_cdp
-    from cdp.seed import seed_cdp
+    from cdp.atomic_seed import seed_file
 
-    db = open_cdp(path)
-    try:
-        seed_cdp(db, customers=customers, seed=SEED)
-    finally:
-        db.conn.close()
+    seed_file(path, customers=customers, seed=SEED)
     return True
 
 
@@ -251,13 +246,22 @@ def _interrupt(*_: object) -> None:
 def serve(port: int = 0, customers: int = SEED_CUSTOMERS) -> None:
     """Start Studio's server for this project and keep it up until Ctrl-C (or SIGTERM)."""
     settings = _load_settings(PROJECT_ROOT)
-    from cdp.db import default_db_path
+    from cdp.db import default_db_path, open_cdp
+    from cdp.errors import CdpError
+    from cli.settings import check_settings_or_exit
     from graph.context import Context
+
+    check_settings_or_exit()
 
     db_path = Path(default_db_path()).resolve()
     os.environ["CDP_AGENTS_DB"] = str(db_path)  # absolute, so it names the same file for the server
-    if ensure_cdp(db_path, customers):
-        print(f"Seeded a CDP with {customers:,} customers at {db_path}.", flush=True)
+    try:
+        if ensure_cdp(db_path, customers):
+            print(f"Seeded a CDP with {customers:,} customers at {db_path}.", flush=True)
+        open_cdp(db_path, create=False).conn.close()  # a foreign file is refused before the server starts
+    except CdpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
     model = Context().model
     # The server has its own process group, so a terminal's Ctrl-C reaches only this process; a
     # SIGTERM stops it the same way.

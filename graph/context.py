@@ -1,7 +1,12 @@
 """Run settings (`context_schema`): model, CDP file, protocol, approvals, budgets and the customer rules.
 
 Every field has an environment override (`CDP_AGENTS_<FIELD>`) and a description Studio shows as a
-form. The contact-policy limits live here so a run can tighten them, and only the gate reads them.
+form. The contact-policy limits live here so a run can tighten them, and only the gate reads them;
+their defaults and bounds come from `cdp.policy`, the one place that defines them.
+
+Every numeric field has bounds (`metadata["bound"]`), checked once when the Context is built, so a
+bad value from the environment, Studio or a CLI flag stops the run before anything is written,
+with one line naming the variable (or field), the value and the allowed range.
 """
 
 from __future__ import annotations
@@ -11,7 +16,12 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Literal
 
 from cdp.db import default_db_path
-from cdp.policy import ContactPolicy
+from cdp.policy import COST_BOUND, DEFAULT_CHANNEL_COSTS, POLICY_BOUNDS, QUIET_HOURS_RULE, ContactPolicy
+from cdp.settings import InvalidSettingError, env_name, number, whole
+
+ENV_PREFIX = "CDP_AGENTS_"
+_POLICY = ContactPolicy()
+_CHOICES = {"protocol": ("hub", "p2p", "blackboard"), "approval": ("ask", "auto", "deny")}
 
 Protocol = Literal["hub", "p2p", "blackboard"]
 ApprovalMode = Literal["ask", "auto", "deny"]
@@ -49,70 +59,137 @@ class Context:
     )
     approval_threshold: int = field(
         default=500,
-        metadata={"description": "Scheduling more sends than this needs approval (when approval is 'ask')."},
+        metadata={
+            "bound": whole(0, 10_000_000),
+            "description": "Scheduling more sends than this needs approval (when approval is 'ask').",
+        },
     )
     max_agent_steps: int = field(
-        default=6, metadata={"description": "Model calls one specialist may spend on one task."}
+        default=6,
+        metadata={"bound": whole(1, 50), "description": "Model calls one specialist may spend on one task."},
     )
     max_task_attempts: int = field(
-        default=3, metadata={"description": "Attempts per model call on transient errors (RetryPolicy)."}
+        default=3,
+        metadata={
+            "bound": whole(1, 10),
+            "description": "Attempts per model call on transient errors (RetryPolicy).",
+        },
     )
-    max_concurrency: int = field(default=8, metadata={"description": "Tasks run at the same time."})
+    max_concurrency: int = field(
+        default=8, metadata={"bound": whole(1, 64), "description": "Tasks run at the same time."}
+    )
     priority_rules: str = field(
         default=DEFAULT_PRIORITY,
         metadata={"description": "Conflict priority, highest first (comma-separated agent names)."},
     )
     frequency_cap: int = field(
-        default=3, metadata={"description": "Marketing messages per customer per window."}
+        default=_POLICY.frequency_cap,
+        metadata={
+            "bound": POLICY_BOUNDS["frequency_cap"],
+            "description": "Marketing messages per customer per window.",
+        },
     )
     frequency_window_days: int = field(
-        default=7, metadata={"description": "Rolling window of the cap, days."}
+        default=_POLICY.frequency_window_days,
+        metadata={
+            "bound": POLICY_BOUNDS["frequency_window_days"],
+            "description": "Rolling window of the cap, days.",
+        },
     )
     complaint_window_days: int = field(
-        default=30, metadata={"description": "No promotion this many days after a complaint."}
+        default=_POLICY.complaint_window_days,
+        metadata={
+            "bound": POLICY_BOUNDS["complaint_window_days"],
+            "description": "No promotion this many days after a complaint.",
+        },
     )
-    holdout_pct: float = field(default=10.0, metadata={"description": "Control group share per campaign, %."})
+    holdout_pct: float = field(
+        default=_POLICY.holdout_pct,
+        metadata={
+            "bound": POLICY_BOUNDS["holdout_pct"],
+            "description": "Control group share per campaign, %.",
+        },
+    )
     quiet_hours_start: int = field(
-        default=21, metadata={"description": "SMS/push quiet hours start (local)."}
+        default=_POLICY.quiet_hours_start,
+        metadata={
+            "bound": POLICY_BOUNDS["quiet_hours_start"],
+            "description": "SMS/push quiet hours start (local).",
+        },
     )
-    quiet_hours_end: int = field(default=8, metadata={"description": "SMS/push quiet hours end (local)."})
-    cost_email: float = field(default=0.01, metadata={"description": "Cost per email send."})
-    cost_sms: float = field(default=0.05, metadata={"description": "Cost per SMS send."})
-    cost_push: float = field(default=0.005, metadata={"description": "Cost per push send."})
+    quiet_hours_end: int = field(
+        default=_POLICY.quiet_hours_end,
+        metadata={
+            "bound": POLICY_BOUNDS["quiet_hours_end"],
+            "description": "SMS/push quiet hours end (local).",
+        },
+    )
+    cost_email: float = field(
+        default=DEFAULT_CHANNEL_COSTS["email"],
+        metadata={"bound": COST_BOUND, "description": "Cost per email send."},
+    )
+    cost_sms: float = field(
+        default=DEFAULT_CHANNEL_COSTS["sms"],
+        metadata={"bound": COST_BOUND, "description": "Cost per SMS send."},
+    )
+    cost_push: float = field(
+        default=DEFAULT_CHANNEL_COSTS["push"],
+        metadata={"bound": COST_BOUND, "description": "Cost per push send."},
+    )
     simulate_days: int = field(
         default=0,
         metadata={
+            "bound": whole(0, 90),
             "description": "After launch, simulate this many days of customer responses, measured against "
-            "the holdout and optimised daily (0: stop at launch). Writes simulated events into the CDP."
+            "the holdout and optimised daily (0: stop at launch). Writes simulated events into the CDP.",
         },
     )
-    simulation_seed: int = field(default=7, metadata={"description": "Seed of the engagement simulator."})
+    simulation_seed: int = field(
+        default=7, metadata={"bound": whole(0, 2**31 - 1), "description": "Seed of the engagement simulator."}
+    )
     followup_every_days: int = field(
         default=3,
-        metadata={"description": "A reminder wave to contacted non-buyers every N simulated days (0: none)."},
+        metadata={
+            "bound": whole(0, 90),
+            "description": "A reminder wave to contacted non-buyers every N simulated days (0: none).",
+        },
     )
     stop_unsubscribe_rate: float = field(
         default=0.02,
-        metadata={"description": "Stop the campaign when this share of contacted customers unsubscribed."},
+        metadata={
+            "bound": number(0.001, 1),
+            "description": "Stop the campaign when this share of contacted customers unsubscribed.",
+        },
     )
 
     def __post_init__(self) -> None:
+        source: dict[str, str] = {}
         for f in fields(self):
-            raw = os.environ.get(f"CDP_AGENTS_{f.name.upper()}")
+            name = env_name(ENV_PREFIX, f.name)
+            raw = os.environ.get(name)
             # model and db_path read their environment in default_factory; an explicit argument wins.
-            if raw is None or f.default is MISSING or getattr(self, f.name) != f.default:
-                continue
-            setattr(self, f.name, type(f.default)(raw))
-        if self.protocol not in ("hub", "p2p", "blackboard"):
-            raise ValueError(f"unknown protocol {self.protocol!r}: use hub, p2p or blackboard")
-        if self.approval not in ("ask", "auto", "deny"):
-            raise ValueError(f"unknown approval mode {self.approval!r}: use ask, auto or deny")
-        if not 0 <= self.simulate_days <= 90:
-            raise ValueError(f"simulate_days must be between 0 and 90, got {self.simulate_days}")
-        if self.followup_every_days < 0:
-            raise ValueError("followup_every_days must be 0 (no reminders) or a number of days")
-        if not 0 < self.stop_unsubscribe_rate <= 1:
-            raise ValueError("stop_unsubscribe_rate must be a share between 0 and 1, such as 0.02")
+            from_env = raw is not None and f.default is not MISSING and getattr(self, f.name) == f.default
+            value = raw if from_env else getattr(self, f.name)
+            source[f.name] = name if from_env else f.name
+            if "bound" in f.metadata:
+                setattr(self, f.name, f.metadata["bound"].check(source[f.name], value))
+            elif f.name in _CHOICES:
+                if value not in _CHOICES[f.name]:
+                    allowed = ", ".join(_CHOICES[f.name])
+                    raise InvalidSettingError(
+                        source[f.name], value, f"unknown {f.name}, use one of {allowed}"
+                    )
+            elif from_env:
+                setattr(self, f.name, raw)
+        if self.quiet_hours_start == self.quiet_hours_end:
+            start = f"{source['quiet_hours_start']}={self.quiet_hours_start}"
+            raise InvalidSettingError(
+                source["quiet_hours_end"],
+                self.quiet_hours_end,
+                f"must be a whole number between 0 and 23 other than {start}: {QUIET_HOURS_RULE}",
+            )
+        # The gate's own checks, here too, so a bad combination stops the run at its start.
+        self.policy()
 
     def policy(self) -> ContactPolicy:
         """The contact-policy settings the gate enforces for this run."""
@@ -123,7 +200,7 @@ class Context:
             holdout_pct=self.holdout_pct,
             quiet_hours_start=self.quiet_hours_start,
             quiet_hours_end=self.quiet_hours_end,
-            channel_costs={"email": self.cost_email, "sms": self.cost_sms, "push": self.cost_push},
+            channel_costs={channel: getattr(self, f"cost_{channel}") for channel in DEFAULT_CHANNEL_COSTS},
         )
 
     def priorities(self) -> list[str]:
