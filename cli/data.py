@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cdp.db import default_db_path, open_cdp
@@ -24,7 +25,8 @@ DbOption = Annotated[
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # The message may quote a file's content: escaped, so brackets in it are text, not markup.
+    Console(stderr=True).print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -93,6 +95,13 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    create_profiles: Annotated[
+        bool,
+        typer.Option(
+            "--create-profiles",
+            help="Let events create the profiles they name (default: an unknown profile_id is an error).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import profiles, identities, consents or events: every row is checked first, then all or nothing."""
@@ -100,11 +109,13 @@ def import_(
 
     if kind is not None and kind not in KINDS:
         raise ImportFileError(f"unknown --kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if file.is_dir():
+        raise ImportFileError(f"{file} is a folder, not a file")
     if not file.is_file():
         raise ImportFileError(f"no such file: {file}")
     cdp = _open(db)
     try:
-        result = import_file(cdp, file, kind)  # type: ignore[arg-type]
+        result = import_file(cdp, file, kind, create_profiles=create_profiles)  # type: ignore[arg-type]
     finally:
         cdp.conn.close()
     merged = f", {result.merged} profiles merged" if result.merged else ""
