@@ -473,10 +473,19 @@ def _known(conn, models: Sequence[Any], errors: list[str], what: str) -> tuple[l
     return known, rejected
 
 
+def _grant_time(status: str, updated_at: str, now: str) -> str:
+    return min(updated_at, now) if status == "granted" else updated_at
+
+
 def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str]) -> tuple[int, int, int]:
     """Upsert consents in the open transaction; returns (written, older-than-stored, rejected)."""
     known, rejected = _known(conn, models, errors, "consent")
-    params = [(pid, m.channel, m.status, m.updated_at or now, m.source) for m, pid in known]
+    # A grant is never dated after the moment it is recorded (within the accepted clock skew it
+    # would be); m064's triggers hold the same rule for any other writer.
+    params = [
+        (pid, m.channel, m.status, _grant_time(m.status, m.updated_at or now, now), m.source)
+        for m, pid in known
+    ]
     if not params:
         return 0, 0, rejected
     cur = conn.executemany(
