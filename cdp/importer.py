@@ -126,7 +126,7 @@ def _text_lines(handle) -> Iterator[tuple[int, str]]:
         bad = control_char(body.replace("\t", " "), multiline=False)
         if bad == "\x00":
             raise ImportRowError(
-                number, "a NUL byte: this looks like a binary or UTF-16 file; save it as UTF-8"
+                number, "a NUL byte is not allowed (a binary or UTF-16 file? save it as UTF-8)"
             )
         if bad == "\r":
             raise ImportRowError(number, "a carriage return inside the line (mixed line endings?)")
