@@ -264,6 +264,8 @@ def validate_file(
             models.append((line, model.model_validate(row, context=context)))
         except ValidationError as exc:
             raise ImportRowError(line, _message(exc)) from None
+        except RecursionError:
+            raise ImportRowError(line, "a value is nested too deeply") from None
     return kind, models
 
 

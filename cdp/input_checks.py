@@ -100,14 +100,31 @@ def check_json(value: Any, *, strings: bool = True) -> Any:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose key appears twice is refused: which value was meant cannot be known."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears more than once in one object")
+            seen.add(key)
+    return obj
+
+
 def loads_json(text: str, *, strings: bool = True) -> Any:
-    """`json.loads` + `check_json`; every failure (bad syntax, nesting too deep) is a ValueError."""
+    """`json.loads` + `check_json`; every failure (bad syntax, nesting too deep, a key given twice,
+    a number too long to convert) is a ValueError with a message for the user."""
     try:
-        return check_json(json.loads(text), strings=strings)
+        return check_json(json.loads(text, object_pairs_hook=_unique_keys), strings=strings)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg})") from None
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise ValueError("not valid JSON (a number with too many digits)") from None
+        raise
 
 
 def latest_allowed(now: datetime | None = None) -> str:

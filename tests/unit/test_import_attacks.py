@@ -123,6 +123,11 @@ ATTACKS = [
      "appears more than once"),
     ("lone-cr-mixed-endings", "profiles.csv", (PROFILES.replace("\n", "\r\n") + GOOD_PROFILE
      + "c8,Bo\rb,Ray,US,2025-02-01\r\n").encode(), 3, "carriage return"),
+    ("duplicate-json-key", "events.jsonl",
+     (_event() + "\n" + '{"profile_id": "c1", "type": "page_view", "profile_id": "c2"}\n').encode(), 2,
+     "'profile_id' appears more than once"),
+    ("5000-digit-number", "events.jsonl", (_event()[:-1] + ', "properties": {"n": ' + "9" * 5000 + "}}\n")
+     .encode(), 1, "too many digits"),
     ("future-consent", "consents.csv",
      b"profile_id,channel,status,updated_at\nc1,email,granted,2026-01-01\nc2,sms,granted,2999-01-01\n", 3,
      "in the future"),
