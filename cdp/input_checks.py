@@ -48,6 +48,15 @@ def control_char(text: str, *, multiline: bool = False) -> str | None:
     return match.group() if match else None
 
 
+def visible(text: str) -> str:
+    """`text` with every refused control character shown as `\\uXXXX`, for a terminal or a log.
+
+    Data written past the checks (by another SQLite client) must not move the cursor, recolour a
+    terminal or reverse a name when it is shown.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def check_text(value: str, *, multiline: bool = False, formula: bool = True) -> str:
     """Return `value` if it may be stored as text, else ValueError saying why.
 

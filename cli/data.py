@@ -120,7 +120,7 @@ def import_(
         cdp.conn.close()
     merged = f", {result.merged} profiles merged" if result.merged else ""
     Console().print(
-        f"Imported {result.kind} from {file.name}: {result.rows} rows, {result.written} written, "
+        f"Imported {result.kind} from {_shown(file.name)}: {result.rows} rows, {result.written} written, "
         f"{result.skipped} already present or older{merged}.",
         highlight=False,
     )
@@ -150,19 +150,27 @@ def profile(
     _print_profile(data)
 
 
+def _shown(value: Any) -> str:
+    """CDP text as a terminal should show it: markup escaped, control characters made visible."""
+    from cdp.input_checks import visible
+
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+    return escape(visible(text))
+
+
 def _print_profile(data: dict[str, Any]) -> None:
     console = Console()
-    p = data["profile"]
+    p = {k: _shown(v if v is not None else "") for k, v in data["profile"].items()}
     name = " ".join(x for x in (p["first_name"], p["last_name"]) if x) or "(no name)"
     console.print(
-        f"[bold]{p['profile_id']}[/bold]  {name}  {p['tier']}  {p['city'] or ''} {p['country'] or ''}"
+        f"[bold]{p['profile_id']}[/bold]  {name}  {p['tier']}  {p['city']} {p['country']}"
         f"  language {p['language'] or '-'}  signed up {p['signup_at']}  (matched by {data['matched_by']})",
         highlight=False,
     )
     figures = Table(title="customer_360", show_header=False)
     for key, value in data["customer_360"].items():
         if key not in p:
-            figures.add_row(key, "" if value is None else str(value))
+            figures.add_row(key, "" if value is None else _shown(value))
     console.print(figures)
     for title, rows in (
         ("consents", data["consents"]),
@@ -179,7 +187,7 @@ def _print_profile(data: dict[str, Any]) -> None:
         for column in rows[0]:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(json.dumps(v) if isinstance(v, dict) else str(v) for v in row.values()))
+            table.add_row(*(_shown(v) for v in row.values()))
         console.print(table)
 
 

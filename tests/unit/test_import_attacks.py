@@ -208,3 +208,19 @@ def test_clean_files_with_bom_mixed_line_endings_and_plain_signs_still_import(cd
         "Núñez",
     )
     assert db.execute("SELECT body FROM tickets WHERE ticket_id = 't1'").fetchone()[0] == body
+
+
+def test_text_written_past_the_checks_is_shown_as_text(cdp):
+    """A name stored by another SQLite client cannot recolour the terminal, break markup or link."""
+    name = "\x1b[31m[/red][link=http://evil.example]x[/link]\u202e"
+    db = open_cdp(cdp)
+    with db.conn:
+        db.execute(
+            "INSERT INTO profiles (profile_id, first_name, signup_at) VALUES ('p9', ?, '2025-01-01T00:00:00Z')",
+            [name],
+        )
+    db.conn.close()
+    result = runner.invoke(app, ["profile", "p9", "--db", str(cdp)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\u001b[31m[/red][link=http://evil.example]x[/link]\\u202e" in result.stdout
