@@ -174,6 +174,8 @@ def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict[str,
             continue
         if len(cells) > len(names):
             raise ImportRowError(start, "more cells than header columns")
+        if any(not k and v.strip() for k, v in zip(names, cells, strict=False)):
+            raise ImportRowError(start, "a value under a column that has no name in the header")
         yield start, {k: (v if v != "" else None) for k, v in zip(names, cells, strict=False) if k}
 
 

@@ -187,8 +187,8 @@ TIMESTAMP_FIELDS = ("ts", "signup_at", "updated_at", "seen_at")
 class _Row(BaseModel):
     """A row from outside: text without control characters or formula prefixes, no future timestamps.
 
-    Validate with `context={"latest": latest_allowed(clock.now(db))}` so timestamps are checked
-    against the CDP's own clock; without it, `CDP_NOW` or the wall clock is used.
+    Validate with `context=row_context(db)` so timestamps are checked against the CDP's own clock;
+    without it, `CDP_NOW` or the wall clock is used.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -121,6 +121,8 @@ ATTACKS = [
      "100,000 columns"),
     ("duplicate-column", "profiles.csv", b"profile_id,first_name,first_name,signup_at\nc8,A,B,2025-01-01\n", 1,
      "appears more than once"),
+    ("value-under-unnamed-column", "profiles.csv", b"profile_id,,signup_at\nc8,=cmd,2025-01-01\n", 2,
+     "no name"),
     ("lone-cr-mixed-endings", "profiles.csv", (PROFILES.replace("\n", "\r\n") + GOOD_PROFILE
      + "c8,Bo\rb,Ray,US,2025-02-01\r\n").encode(), 3, "carriage return"),
     ("duplicate-json-key", "events.jsonl",
