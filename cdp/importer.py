@@ -187,6 +187,8 @@ def read_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any
     p = Path(path)
     if p.is_dir():
         raise ImportFileError(f"{p} is a folder, not a file")
+    if p.exists() and not p.is_file():  # a device or a pipe would be read forever or block
+        raise ImportFileError(f"{p} is not a regular file")
     fmt = _format(p)
     try:
         handle = p.open("rb")

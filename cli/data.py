@@ -111,8 +111,10 @@ def import_(
         raise ImportFileError(f"unknown --kind {kind!r}; expected one of {', '.join(KINDS)}")
     if file.is_dir():
         raise ImportFileError(f"{file} is a folder, not a file")
-    if not file.is_file():
+    if not file.exists():
         raise ImportFileError(f"no such file: {file}")
+    if not file.is_file():  # a device or a pipe would be read forever or block
+        raise ImportFileError(f"{file} is not a regular file")
     cdp = _open(db)
     try:
         result = import_file(cdp, file, kind, create_profiles=create_profiles)  # type: ignore[arg-type]

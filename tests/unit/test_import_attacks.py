@@ -8,6 +8,7 @@ every table's row count as it was.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -174,6 +175,7 @@ def test_create_profiles_lets_events_create_the_profiles_they_name(cdp, tmp_path
         ("header only", lambda p: p.write_bytes(PROFILES.encode()), "no rows"),
         ("a folder", lambda p: p.mkdir(), "is a folder, not a file"),
         ("missing", lambda p: None, "no such file"),
+        ("a pipe", lambda p: os.mkfifo(p), "not a regular file"),
     ],
 )
 def test_file_level_problems_are_one_line_too(cdp, tmp_path, what, make, words):
