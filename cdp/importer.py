@@ -2,13 +2,14 @@
 
 Every row is validated (pydantic models of `cdp.ingest`) before anything is written; the first bad
 row stops the import with its line number, and the whole file is then written in one transaction,
-so a file is imported entirely or not at all.
+so a file is imported entirely or not at all. A file that is not clean UTF-8 text (another encoding,
+a binary file, control characters, an overlong line or cell, JSON nested too deep, a quote left
+open) is refused the same way, with the line where the problem is.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,11 +28,13 @@ from cdp.ingest import (
     ProfileIn,
     derived_message_id,
     live_ids,
+    row_context,
     write_consents,
     write_events,
     write_identities,
     write_profiles,
 )
+from cdp.input_checks import MAX_FIELD_CHARS, control_char, describe_char, loads_json
 
 ImportKind = Literal["profiles", "identities", "consents", "events"]
 KINDS: tuple[ImportKind, ...] = ("profiles", "identities", "consents", "events")
@@ -76,34 +79,140 @@ def _format(path: Path) -> Literal["csv", "jsonl"]:
     raise ImportFileError(f"{path.name}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
 
 
+#: Longest physical line accepted; longer lines are refused before they are parsed.
+MAX_LINE_BYTES = 1 << 20
+#: Most columns a CSV header may have (every kind has fewer than ten).
+MAX_COLUMNS = 64
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_CSV_PROBLEMS = (
+    ("field larger than field limit", f"a cell is longer than {MAX_FIELD_CHARS:,} characters"),
+    ("unexpected end of data", "a quote is never closed: the quoted cell runs to the end of the file"),
+    ("expected after", 'a quote closes in the middle of a cell (write a quote inside a cell as "")'),
+    ("new-line character seen in unquoted field", "a line break inside a cell"),
+)
+
+
+def _text_lines(handle) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each physical line of a binary file that is clean UTF-8 text.
+
+    A file in another encoding, a binary file, an overlong line and raw control characters are
+    refused here, with the line they are on, before any parser sees them.
+    """
+    head = handle.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            raise ImportRowError(1, f"the file is {encoding} text; save it as UTF-8")
+    handle.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise ImportRowError(number, f"the line is longer than {MAX_LINE_BYTES:,} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+            raise ImportRowError(
+                number,
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); "
+                "save the file as UTF-8 (a binary, Latin-1 or UTF-16 file cannot be imported)",
+            ) from None
+        body = text.removesuffix("\n").removesuffix("\r")
+        bad = control_char(body.replace("\t", " "), multiline=False)
+        if bad == "\x00":
+            raise ImportRowError(
+                number, "a NUL byte is not allowed (a binary or UTF-16 file? save it as UTF-8)"
+            )
+        if bad == "\r":
+            raise ImportRowError(number, "a carriage return inside the line (mixed line endings?)")
+        if bad is not None:
+            raise ImportRowError(number, f"the control character {describe_char(bad)} is not allowed")
+        yield number, text
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    return next((say for key, say in _CSV_PROBLEMS if key in text), f"not valid CSV ({text})")
+
+
+def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV file; a row must be one physical line (a quote left open would swallow lines)."""
+    reader = csv.reader((text for _, text in lines), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportRowError(1, _csv_problem(exc)) from None
+    if header is None:
+        return
+    if reader.line_num != 1:
+        raise ImportRowError(1, "the header row runs over several lines: a quote is not closed")
+    if len(header) > MAX_COLUMNS:
+        raise ImportRowError(1, f"{len(header):,} columns; a file has at most {MAX_COLUMNS}")
+    names = [h.strip() for h in header]
+    for name in names:
+        if name and names.count(name) > 1:
+            raise ImportRowError(1, f"column {name!r} appears more than once")
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise ImportRowError(start, _csv_problem(exc)) from None
+        if cells is None:
+            return
+        if reader.line_num != start:
+            raise ImportRowError(
+                start,
+                f"a quoted cell runs on to line {reader.line_num}: is a closing quote missing?",
+            )
+        if not cells:
+            continue
+        if len(cells) > len(names):
+            raise ImportRowError(start, "more cells than header columns")
+        if any(not k and v.strip() for k, v in zip(names, cells, strict=False)):
+            raise ImportRowError(start, "a value under a column that has no name in the header")
+        yield start, {k: (v if v != "" else None) for k, v in zip(names, cells, strict=False) if k}
+
+
 def read_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each data row; CSV empty cells become None. Bad JSON raises ImportRowError."""
+    """(line number, row) for each data row; CSV empty cells become None.
+
+    Anything that is not clean UTF-8 CSV or JSONL raises ImportRowError naming its line.
+    """
     p = Path(path)
+    if p.is_dir():
+        raise ImportFileError(f"{p} is a folder, not a file")
+    if p.exists() and not p.is_file():  # a device or a pipe would be read forever or block
+        raise ImportFileError(f"{p} is not a regular file")
     fmt = _format(p)
     try:
-        handle = p.open(encoding="utf-8-sig", newline="")
+        handle = p.open("rb")
     except OSError as exc:
         raise ImportFileError(f"cannot read {p}: {exc.strerror or exc}") from None
     with handle:
+        lines = _text_lines(handle)
         if fmt == "csv":
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames:
-                return
-            for row in reader:
-                if None in row:
-                    raise ImportRowError(reader.line_num, "more cells than header columns")
-                yield reader.line_num, {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
-        else:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ImportRowError(number, f"not valid JSON ({exc.msg})") from None
-                if not isinstance(data, dict):
-                    raise ImportRowError(number, "each line must be one JSON object")
-                yield number, data
+            limit = csv.field_size_limit(MAX_FIELD_CHARS)
+            try:
+                yield from _csv_rows(lines)
+            finally:
+                csv.field_size_limit(limit)
+            return
+        for number, line in lines:
+            if not line.strip():
+                continue
+            try:
+                data = loads_json(line, strings=False)
+            except ValueError as exc:
+                raise ImportRowError(number, str(exc)) from None
+            if not isinstance(data, dict):
+                raise ImportRowError(number, "each line must be one JSON object")
+            yield number, data
 
 
 def infer_kind(path: str | os.PathLike[str], columns: set[str]) -> ImportKind:
@@ -132,8 +241,14 @@ def _message(exc: ValidationError) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
-def validate_file(path: str | os.PathLike[str], kind: ImportKind | None = None) -> tuple[ImportKind, list]:
-    """Every row of the file as a validated model, or ImportRowError at the first bad line."""
+def validate_file(
+    path: str | os.PathLike[str], kind: ImportKind | None = None, *, context: dict[str, Any] | None = None
+) -> tuple[ImportKind, list]:
+    """Every row of the file as a validated model, or ImportRowError at the first bad line.
+
+    `context` is the row models' validation context (`cdp.ingest.row_context(db)`: timestamps are
+    checked against that CDP's clock); without it, against `CDP_NOW` or the wall clock.
+    """
     rows = list(read_rows(path))
     if not rows:
         raise ImportFileError(f"{Path(path).name}: the file has no rows")
@@ -146,23 +261,29 @@ def validate_file(path: str | os.PathLike[str], kind: ImportKind | None = None) 
     for line, row in rows:
         if kind == "events" and isinstance(row.get("properties"), str):
             try:
-                row["properties"] = json.loads(row["properties"])
-            except json.JSONDecodeError as exc:
-                raise ImportRowError(line, f"properties: not valid JSON ({exc.msg})") from None
+                row["properties"] = loads_json(row["properties"])
+            except ValueError as exc:
+                raise ImportRowError(line, f"properties: {exc}") from None
         try:
-            models.append((line, model.model_validate(row)))
+            models.append((line, model.model_validate(row, context=context)))
         except ValidationError as exc:
             raise ImportRowError(line, _message(exc)) from None
+        except RecursionError:
+            raise ImportRowError(line, "a value is nested too deeply") from None
     return kind, models
 
 
-def import_file(db, path: str | os.PathLike[str], kind: ImportKind | None = None) -> ImportResult:
+def import_file(
+    db, path: str | os.PathLike[str], kind: ImportKind | None = None, *, create_profiles: bool = False
+) -> ImportResult:
     """Validate the whole file, then write it in one transaction (all rows or none).
 
-    Consents and identities must name profiles that exist (or were merged); the first that does not
-    is reported by line. Events for unknown profiles create them, as live ingestion does.
+    Consents, identities and events must name profiles that exist (or were merged); the first that
+    does not is reported by line, since a mistyped id would otherwise become a new, empty customer.
+    `create_profiles=True` lets events create the profiles they name, as live ingestion does.
+    Timestamps later than the CDP clock (plus `FUTURE_SKEW`) are refused.
     """
-    kind, numbered = validate_file(path, kind)
+    kind, numbered = validate_file(path, kind, context=row_context(db))
     lines = [line for line, _ in numbered]
     models = [m for _, m in numbered]
     conn = db.conn
@@ -185,6 +306,8 @@ def import_file(db, path: str | os.PathLike[str], kind: ImportKind | None = None
             if keys:
                 merged = resolve_identities(db, keys=keys).merged
         else:
+            if not create_profiles:
+                _require_profiles(conn, models, lines, "import its profile first or pass --create-profiles")
             tuples = [_event_tuple(cast(EventIn, m), now) for m in models]
             written, skipped, _ = write_events(conn, tuples, now, True, errors)
         conn.execute("COMMIT")
@@ -206,9 +329,9 @@ def _event_tuple(m: EventIn, now: str) -> tuple[str, str, str, str, str]:
     )
 
 
-def _require_profiles(conn, models: list, lines: list[int]) -> None:
+def _require_profiles(conn, models: list, lines: list[int], hint: str = "import its profile first") -> None:
     """Raise ImportRowError for the first row whose profile is neither live nor merged into one."""
     merged, live = live_ids(conn, (m.profile_id for m in models))
     for line, m in zip(lines, models, strict=True):
         if merged.get(m.profile_id, m.profile_id) not in live:
-            raise ImportRowError(line, f"unknown profile_id {m.profile_id!r}; import its profile first")
+            raise ImportRowError(line, f"unknown profile_id {m.profile_id!r}; {hint}")

@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cdp import clock
 from cdp.identity import (
@@ -26,6 +26,7 @@ from cdp.identity import (
     normalize_identifier,
     resolve_identities,
 )
+from cdp.input_checks import check_json, check_text, latest_allowed, loads_json, not_future
 from cdp.migrations.m001_core import CHANNELS, EVENT_TYPES
 
 MAX_ERRORS = 20
@@ -81,11 +82,14 @@ def clean_properties(event_type: str, properties: Any) -> str:
         props: dict[str, Any] = {}
     elif isinstance(properties, str):
         try:
-            props = json.loads(properties) if properties.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"properties is not valid JSON: {exc.msg}") from None
+            props = loads_json(properties) if properties.strip() else {}
+        except ValueError as exc:
+            raise ValueError(f"properties: {exc}") from None
     elif isinstance(properties, Mapping):
-        props = dict(properties)
+        try:
+            props = check_json(dict(properties))
+        except ValueError as exc:
+            raise ValueError(f"properties: {exc}") from None
     else:
         raise ValueError(f"properties must be a JSON object, got {type(properties).__name__}")
     if not isinstance(props, dict):
@@ -133,30 +137,86 @@ def derived_message_id(profile_id: str, event_type: str, ts: str, properties: st
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 
 
-def event_tuple(row: Mapping[str, Any], default_ts: str) -> tuple[str, str, str, str, str]:
-    """(message_id, profile_id, type, ts, properties JSON) of a valid event row, else ValueError."""
+def _text_field(value: str, what: str, **kw: bool) -> str:
+    try:
+        return check_text(value, **kw)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
+def event_tuple(
+    row: Mapping[str, Any], default_ts: str, latest: str | None = None
+) -> tuple[str, str, str, str, str]:
+    """(message_id, profile_id, type, ts, properties JSON) of a valid event row, else ValueError.
+
+    A `ts` later than `latest` (the CDP clock plus a small skew; default: now) is refused.
+    """
     event_type = row.get("type")
     if event_type not in _EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_TYPES)}")
     profile_id = row.get("profile_id")
     if not isinstance(profile_id, str) or not profile_id.strip():
         raise ValueError("profile_id is required")
+    if len(profile_id) > 100:
+        raise ValueError("profile_id must be text of at most 100 characters")
+    _text_field(profile_id.strip(), "profile_id")
     raw_ts = row.get("ts")
     ts = default_ts if raw_ts is None or raw_ts == "" else clean_ts(raw_ts)
+    try:
+        not_future(ts, latest or latest_allowed())
+    except ValueError as exc:
+        raise ValueError(f"ts: {exc}") from None
     props = clean_properties(event_type, row.get("properties"))
     message_id = row.get("message_id")
     if message_id is None or message_id == "":
         message_id = derived_message_id(profile_id, event_type, ts, props)
     elif not isinstance(message_id, str) or len(message_id) > 200:
         raise ValueError("message_id must be text of at most 200 characters")
+    else:
+        _text_field(message_id, "message_id")
     return message_id, profile_id.strip(), event_type, ts, props
 
 
 # --- pydantic row models (the importer validates files with these) ------------------------------
 
 
+#: Fields that hold a timestamp: none may be later than the CDP clock (plus `FUTURE_SKEW`).
+TIMESTAMP_FIELDS = ("ts", "signup_at", "updated_at", "seen_at")
+
+
 class _Row(BaseModel):
+    """A row from outside: text without control characters or formula prefixes, no future timestamps.
+
+    Validate with `context=row_context(db)` so timestamps are checked against the CDP's own clock;
+    without it, `CDP_NOW` or the wall clock is used.
+    """
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and info.field_name != "properties":  # JSON: `clean_properties`
+            # An identifier's own syntax may start with "+" (a phone number): it is normalised instead.
+            check_text(value, formula=info.field_name != "value")
+        return value
+
+    @model_validator(mode="after")
+    def _not_future(self, info: ValidationInfo) -> Any:
+        context = info.context if isinstance(info.context, dict) else {}
+        latest = context.get("latest") or latest_allowed()
+        for name in TIMESTAMP_FIELDS:
+            value = getattr(self, name, None)
+            if isinstance(value, str) and value:
+                try:
+                    stored = clock.normalize_ts(value)
+                except ValueError:
+                    continue  # the field's own validator names the bad format
+                try:
+                    not_future(stored, latest)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        return self
 
 
 class EventIn(_Row):
@@ -253,11 +313,17 @@ def live_ids(conn, ids: Iterable[str]) -> tuple[dict[str, str], set[str]]:
     return merged, live
 
 
-def _as_models(rows: Iterable[Any], model: type[BaseModel], errors: list[str]) -> list[Any]:
+def row_context(db) -> dict[str, str]:
+    """The validation context of the row models for this CDP: the latest timestamp its clock allows."""
+    return {"latest": latest_allowed(clock.now(db))}
+
+
+def _as_models(rows: Iterable[Any], model: type[BaseModel], errors: list[str], db) -> list[Any]:
     valid = []
+    context = row_context(db)
     for n, row in enumerate(rows, start=1):
         try:
-            valid.append(row if isinstance(row, model) else model.model_validate(row))
+            valid.append(row if isinstance(row, model) else model.model_validate(row, context=context))
         except ValueError as exc:
             if len(errors) < MAX_ERRORS:
                 errors.append(f"row {n}: {_first_error(exc)}")
@@ -327,11 +393,13 @@ def ingest_events(
 
     Events for a merged profile go to its master. An event for an unknown profile creates a bare
     profile (signup at its first event), as a CDP does for a first-seen visitor, unless
-    `create_missing=False`, which rejects it instead. A missing `ts` means now; a missing
-    `message_id` is derived from the event's content, so re-sending it still dedupes.
+    `create_missing=False`, which rejects it instead. A missing `ts` means now; a `ts` later than
+    the CDP clock plus `FUTURE_SKEW` is rejected (it would outrank every real event until then); a
+    missing `message_id` is derived from the event's content, so re-sending it still dedupes.
     """
     conn = db.conn
     now = clock.now_iso(db)
+    latest = latest_allowed(clock.now(db))
     inserted = duplicates = rejected = 0
     errors: list[str] = []
     offset = 0
@@ -339,7 +407,7 @@ def ingest_events(
         valid: list[tuple[str, str, str, str, str]] = []
         for n, row in enumerate(batch, start=offset + 1):
             try:
-                valid.append(event_tuple(row, now))
+                valid.append(event_tuple(row, now, latest))
             except (ValueError, TypeError, AttributeError) as exc:
                 rejected += 1
                 _note(errors, f"row {n}: {exc}")
@@ -383,7 +451,7 @@ def write_profiles(conn, models: Sequence[ProfileIn], now: str) -> int:
 def upsert_profiles(db, rows: Iterable[Mapping[str, Any] | ProfileIn]) -> WriteResult:
     """Create profiles or update the attributes given (absent or empty fields keep their value)."""
     errors: list[str] = []
-    models: list[ProfileIn] = _as_models(rows, ProfileIn, errors)
+    models: list[ProfileIn] = _as_models(rows, ProfileIn, errors, db)
     rejected = len(errors)
     with db.conn:
         written = write_profiles(db.conn, models, clock.now_iso(db))
@@ -405,10 +473,19 @@ def _known(conn, models: Sequence[Any], errors: list[str], what: str) -> tuple[l
     return known, rejected
 
 
+def _grant_time(status: str, updated_at: str, now: str) -> str:
+    return min(updated_at, now) if status == "granted" else updated_at
+
+
 def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str]) -> tuple[int, int, int]:
     """Upsert consents in the open transaction; returns (written, older-than-stored, rejected)."""
     known, rejected = _known(conn, models, errors, "consent")
-    params = [(pid, m.channel, m.status, m.updated_at or now, m.source) for m, pid in known]
+    # A grant is never dated after the moment it is recorded (within the accepted clock skew it
+    # would be); m064's triggers hold the same rule for any other writer.
+    params = [
+        (pid, m.channel, m.status, _grant_time(m.status, m.updated_at or now, now), m.source)
+        for m, pid in known
+    ]
     if not params:
         return 0, 0, rejected
     cur = conn.executemany(
@@ -429,7 +506,7 @@ def upsert_consents(db, rows: Iterable[Mapping[str, Any] | ConsentIn]) -> WriteR
     `updated_at` means now.
     """
     errors: list[str] = []
-    models: list[ConsentIn] = _as_models(rows, ConsentIn, errors)
+    models: list[ConsentIn] = _as_models(rows, ConsentIn, errors, db)
     invalid = len(errors)
     with db.conn:
         written, stale, rejected = write_consents(db.conn, models, clock.now_iso(db), errors)
@@ -471,7 +548,7 @@ def add_identities(
     The links and the merges they cause are written in one transaction.
     """
     errors: list[str] = []
-    models: list[IdentityIn] = _as_models(rows, IdentityIn, errors)
+    models: list[IdentityIn] = _as_models(rows, IdentityIn, errors, db)
     invalid = len(errors)
     conn = db.conn
     resolution = None
@@ -493,6 +570,7 @@ __all__: Sequence[str] = (
     "clean_properties",
     "event_tuple",
     "ingest_events",
+    "row_context",
     "upsert_consents",
     "upsert_profiles",
     "write_consents",

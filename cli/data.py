@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cdp.db import default_db_path, open_cdp
@@ -24,7 +25,8 @@ DbOption = Annotated[
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # The message may quote a file's content: escaped, so brackets in it are text, not markup.
+    Console(stderr=True).print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -93,6 +95,13 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    create_profiles: Annotated[
+        bool,
+        typer.Option(
+            "--create-profiles",
+            help="Let events create the profiles they name (default: an unknown profile_id is an error).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import profiles, identities, consents or events: every row is checked first, then all or nothing."""
@@ -100,16 +109,20 @@ def import_(
 
     if kind is not None and kind not in KINDS:
         raise ImportFileError(f"unknown --kind {kind!r}; expected one of {', '.join(KINDS)}")
-    if not file.is_file():
+    if file.is_dir():
+        raise ImportFileError(f"{file} is a folder, not a file")
+    if not file.exists():
         raise ImportFileError(f"no such file: {file}")
+    if not file.is_file():  # a device or a pipe would be read forever or block
+        raise ImportFileError(f"{file} is not a regular file")
     cdp = _open(db)
     try:
-        result = import_file(cdp, file, kind)  # type: ignore[arg-type]
+        result = import_file(cdp, file, kind, create_profiles=create_profiles)  # type: ignore[arg-type]
     finally:
         cdp.conn.close()
     merged = f", {result.merged} profiles merged" if result.merged else ""
     Console().print(
-        f"Imported {result.kind} from {file.name}: {result.rows} rows, {result.written} written, "
+        f"Imported {result.kind} from {_shown(file.name)}: {result.rows} rows, {result.written} written, "
         f"{result.skipped} already present or older{merged}.",
         highlight=False,
     )
@@ -139,19 +152,27 @@ def profile(
     _print_profile(data)
 
 
+def _shown(value: Any) -> str:
+    """CDP text as a terminal should show it: markup escaped, control characters made visible."""
+    from cdp.input_checks import visible
+
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+    return escape(visible(text))
+
+
 def _print_profile(data: dict[str, Any]) -> None:
     console = Console()
-    p = data["profile"]
+    p = {k: _shown(v if v is not None else "") for k, v in data["profile"].items()}
     name = " ".join(x for x in (p["first_name"], p["last_name"]) if x) or "(no name)"
     console.print(
-        f"[bold]{p['profile_id']}[/bold]  {name}  {p['tier']}  {p['city'] or ''} {p['country'] or ''}"
+        f"[bold]{p['profile_id']}[/bold]  {name}  {p['tier']}  {p['city']} {p['country']}"
         f"  language {p['language'] or '-'}  signed up {p['signup_at']}  (matched by {data['matched_by']})",
         highlight=False,
     )
     figures = Table(title="customer_360", show_header=False)
     for key, value in data["customer_360"].items():
         if key not in p:
-            figures.add_row(key, "" if value is None else str(value))
+            figures.add_row(key, "" if value is None else _shown(value))
     console.print(figures)
     for title, rows in (
         ("consents", data["consents"]),
@@ -168,7 +189,7 @@ def _print_profile(data: dict[str, Any]) -> None:
         for column in rows[0]:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(json.dumps(v) if isinstance(v, dict) else str(v) for v in row.values()))
+            table.add_row(*(_shown(v) for v in row.values()))
         console.print(table)
 
 

@@ -1,0 +1,151 @@
+"""Checks every value must pass before it enters the CDP, whichever path brings it in.
+
+Files, the ingestion API and the row models share them, so a value refused by `cdp-agents import` is
+refused by `ingest_events` too. Text that would be harmless in the CDP can still hurt where it goes
+next: control characters and bidi overrides disguise names in a terminal or a report, and a cell that
+starts with `=` runs as a formula when an export is opened in a spreadsheet. Timestamps later than
+the CDP clock are refused, because a consent dated in the future would otherwise outrank every real
+unsubscribe until that date.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+from cdp import clock
+
+#: Longest text accepted in one field (a CSV cell, a JSON string): names and subjects are far shorter.
+MAX_FIELD_CHARS = 65_536
+#: Deepest nesting of JSON accepted in event properties and JSONL lines.
+MAX_JSON_DEPTH = 32
+#: How far ahead of the CDP clock a timestamp may be (clocks of sending systems drift a little).
+FUTURE_SKEW = timedelta(minutes=5)
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+# C0 (NUL, ESC ...), DEL, C1 and the bidi embeddings, overrides and isolates.
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# The same, but tab, line feed and carriage return are allowed (free text such as a ticket body).
+_CONTROL_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+_C0_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+def describe_char(ch: str) -> str:
+    """`U+001B (ESC)`, `U+202E (RIGHT-TO-LEFT OVERRIDE)`: how an error names a refused character."""
+    code = ord(ch)
+    name = _C0_NAMES.get(code) or unicodedata.name(ch, "control character")
+    return f"U+{code:04X} ({name})"
+
+
+def control_char(text: str, *, multiline: bool = False) -> str | None:
+    """The first refused control character in `text`, or None."""
+    match = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
+    return match.group() if match else None
+
+
+def visible(text: str) -> str:
+    """`text` with every refused control character shown as `\\uXXXX`, for a terminal or a log.
+
+    Data written past the checks (by another SQLite client) must not move the cursor, recolour a
+    terminal or reverse a name when it is shown.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def check_text(value: str, *, multiline: bool = False, formula: bool = True) -> str:
+    """Return `value` if it may be stored as text, else ValueError saying why.
+
+    `multiline` allows tab and line breaks (free text); `formula=False` allows a leading `+` or `-`
+    where the value's own syntax needs it (a phone number's `+`).
+    """
+    if len(value) > MAX_FIELD_CHARS:
+        raise ValueError(f"text longer than {MAX_FIELD_CHARS:,} characters ({len(value):,})")
+    bad = control_char(value, multiline=multiline)
+    if bad is not None:
+        raise ValueError(f"the control character {describe_char(bad)} is not allowed")
+    if formula and value.startswith(FORMULA_PREFIXES):
+        raise ValueError(
+            f"text may not start with {value[0]!r}: a spreadsheet would run it as a formula ({value[:20]!r})"
+        )
+    return value
+
+
+def check_json(value: Any, *, strings: bool = True) -> Any:
+    """Check the nesting, keys and strings of a decoded JSON value, without recursion.
+
+    ValueError names the path of what is refused. `strings=False` checks the nesting only (the row
+    models check the fields of a JSONL line themselves, each by its own rule).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if not strings:
+            if isinstance(item, dict | list):
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, path, depth + 1) for child in children)
+            continue
+        if isinstance(item, str):
+            try:
+                check_text(item, multiline=True)
+            except ValueError as exc:
+                raise ValueError(f"{path or 'value'}: {exc}") from None
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                try:
+                    check_text(str(key))
+                except ValueError as exc:
+                    raise ValueError(f"key {where!r}: {exc}") from None
+                stack.append((child, where, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose key appears twice is refused: which value was meant cannot be known."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears more than once in one object")
+            seen.add(key)
+    return obj
+
+
+def loads_json(text: str, *, strings: bool = True) -> Any:
+    """`json.loads` + `check_json`; every failure (bad syntax, nesting too deep, a key given twice,
+    a number too long to convert) is a ValueError with a message for the user."""
+    try:
+        return check_json(json.loads(text, object_pairs_hook=_unique_keys), strings=strings)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise ValueError("not valid JSON (a number with too many digits)") from None
+        raise
+
+
+def latest_allowed(now: datetime | None = None) -> str:
+    """The latest timestamp accepted when the CDP clock reads `now` (default: `CDP_NOW` or wall time)."""
+    return clock.iso((now or clock.now()) + FUTURE_SKEW)
+
+
+def not_future(ts: str, latest: str) -> str:
+    """Return the stored-form `ts` if it is not after `latest` (both in the stored form), else ValueError."""
+    if ts > latest:
+        raise ValueError(
+            f"{ts} is in the future: the CDP clock allows at most {latest} "
+            f"({int(FUTURE_SKEW.total_seconds() // 60)} minutes of clock skew)"
+        )
+    return ts
