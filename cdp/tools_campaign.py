@@ -20,18 +20,22 @@ from cdp import clock
 from cdp.content import VariantSpec, campaign_variants, save_variants
 from cdp.db import open_cdp
 from cdp.errors import CdpError
+from cdp.tools_base import json_safe
 
 
 def _guarded(session, fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Run `fn(db, **args)` on a fresh connection; CDP errors become a message for the model."""
+    """Run `fn(db, **args)` on a fresh connection; CDP errors become a message for the model.
+
+    The result goes through `json_safe`, the same redacting choke point as every `cdp_tool` result.
+    """
 
     @wraps(fn)
     def call(**kwargs: Any) -> dict[str, Any]:
         db = open_cdp(session.db_path)
         try:
-            return fn(db, **kwargs)
+            return json_safe(fn(db, **kwargs))
         except (CdpError, ValueError) as exc:
-            return {"error": str(exc)}
+            return json_safe({"error": str(exc)})
         finally:
             db.conn.close()
 
