@@ -183,7 +183,7 @@ def run_tool_loop(
                 content = out.content if isinstance(out, ToolMessage) else json.dumps(out, default=str)
                 error = isinstance(out, ToolMessage) and out.status == "error"
             except Exception as exc:  # invalid arguments or a tool error: tell the model, let it repair
-                content, error = f"Error: {type(exc).__name__}: {exc}"[:800], True
+                content, error = redact(f"Error: {type(exc).__name__}: {exc}")[:800], True
             content = redact(content) if isinstance(content, str) else content
             result = _parse_result(content)
             error = error or (isinstance(result, dict) and set(result) == {"error"})

@@ -20,6 +20,7 @@ from cdp import clock
 from cdp.content import VariantSpec, campaign_variants, save_variants
 from cdp.db import open_cdp
 from cdp.errors import CdpError
+from cdp.redact import redact
 from cdp.tools_base import json_safe
 
 
@@ -243,8 +244,9 @@ def service_issues(db, segment_id: str, complaint_days: int = 30) -> dict[str, A
         "AND profile_id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)",
         [since, segment_id],
     ).fetchone()[0]
+    # Redacted before it is cut: a cut through an address would leave a fragment no pattern knows.
     subjects = [
-        r[0][:80]
+        redact(r[0])[:80]
         for r in db.execute(
             "SELECT subject FROM tickets WHERE status = 'open' AND subject IS NOT NULL AND profile_id IN "
             "(SELECT profile_id FROM segment_members WHERE segment_id = ?) ORDER BY opened_at DESC LIMIT 5",
