@@ -23,7 +23,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from cdp.policy import ContactPolicy
-from cdp.redact import redact
+from cdp.redact import redact, redact_json_text
 from prompts import load_prompt
 
 FINISH_TOOL = "finish"
@@ -134,7 +134,7 @@ def run_tool_loop(
     all_tools = [*tools, finish_tool()]
     by_name = {t.name: t for t in all_tools}
     bound = model.bind_tools(all_tools)
-    messages: list[BaseMessage] = [SystemMessage(system_prompt), HumanMessage(redact(task_message))]
+    messages: list[BaseMessage] = [SystemMessage(system_prompt), HumanMessage(redact_json_text(task_message))]
     run = AgentRun()
     for _ in range(max_steps):
         reply = bound.invoke(messages)
@@ -184,7 +184,7 @@ def run_tool_loop(
                 error = isinstance(out, ToolMessage) and out.status == "error"
             except Exception as exc:  # invalid arguments or a tool error: tell the model, let it repair
                 content, error = redact(f"Error: {type(exc).__name__}: {exc}")[:800], True
-            content = redact(content) if isinstance(content, str) else content
+            content = redact_json_text(content) if isinstance(content, str) else content
             result = _parse_result(content)
             error = error or (isinstance(result, dict) and set(result) == {"error"})
             run.tool_calls.append(ToolRecord(call["name"], args, result, error))

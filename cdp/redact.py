@@ -18,12 +18,13 @@ measures its speed, recall and false positives against the alternatives.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Final
+from typing import Any, Final
 
 import phonenumbers
 
-__all__ = ["PLACEHOLDERS", "find_pii", "redact"]
+__all__ = ["PLACEHOLDERS", "find_pii", "redact", "redact_json_text", "redact_value"]
 
 PLACEHOLDERS: Final = {"email": "[email]", "phone": "[phone]", "card": "[card]", "iban": "[iban]"}
 
@@ -49,6 +50,7 @@ _KEEP = re.compile(
     | (?<![\d+])[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?!\d|[\x20.\-]\d)                 # 1,234,567
     | (?<![\d+])[1-9]\d{0,2}(?:[.\x20\u00a0]\d{3})+(?:,\d+)?(?!\d|[\x20.\-/]\d)      # 1.234.567
     | (?<![\d.])\d+[.,]\d{1,2}(?![\d.,])                                             # 1234.50
+    | (?<![\d.])\d+\.\d{3,}(?:[eE][+-]?\d+)?(?![\d.])                                 # 0.0412345
     | \d+(?:[.,]\d+)?\x20?%                                                          # 12 %
     """,
     re.VERBOSE,
@@ -168,3 +170,32 @@ def redact(text: str) -> str:
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def redact_value(value: Any) -> Any:
+    """`value` with every string in it, dict keys included, redacted; numbers and the shape untouched."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {(redact(k) if isinstance(k, str) else k): redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact_value(v) for v in value)
+    return value
+
+
+def redact_json_text(text: str) -> str:
+    """Redact a text that may be JSON: string by string, so JSON stays JSON and numbers stay numbers.
+
+    A text with nothing to redact comes back as it was, byte for byte (recorded model calls match on
+    the request body). A text that is not JSON is redacted as plain text.
+    """
+    if not isinstance(text, str) or not _may_hold_pii(text):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return redact(text)
+    clean = redact_value(parsed)
+    return text if clean == parsed else json.dumps(clean, ensure_ascii=False)
