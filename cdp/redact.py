@@ -43,15 +43,15 @@ _CARD = re.compile(r"(?<![\w.,+-])\d(?:[ \-]?\d){12,18}(?![\w-]|[.,]\d)")
 # Shapes that are numbers but not personal data; masked before phones are looked for.
 _KEEP = re.compile(
     r"""
-      \d{4}-\d{2}-\d{2}(?:[T\x20]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?  # ISO
-    | \d{4}/\d{1,2}/\d{1,2}                                                          # 2026/11/24
-    | (?<![\d.])\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?![\d.\-/])                   # 24.11.2026
-    | (?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)                                          # 07:00
-    | (?<![\d+])[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?!\d|[\x20.\-]\d)                 # 1,234,567
-    | (?<![\d+])[1-9]\d{0,2}(?:[.\x20\u00a0]\d{3})+(?:,\d+)?(?!\d|[\x20.\-/]\d)      # 1.234.567
-    | (?<![\d.])\d+[.,]\d{1,2}(?![\d.,])                                             # 1234.50
-    | (?<![\d.])\d+\.\d{3,}(?:[eE][+-]?\d+)?(?![\d.])                                 # 0.0412345
-    | \d+(?:[.,]\d+)?\x20?%                                                          # 12 %
+      (?<![\d\-./])\d{4}-\d{2}-\d{2}(?:[T\x20]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)? # ISO
+    | \d{4}/\d{1,2}/\d{1,2}                                                                      # 2026/11/24
+    | (?<![\d./\-])\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?![\d.\-/])                           # 24.11.2026
+    | (?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)                                                      # 07:00
+    | (?<![\d+])(?<!\d[\x20.\-])[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?!\d|[\x20.\-]\d)              # 1,234,567
+    | (?<![\d+])(?<!\d[\x20.\-])[1-9]\d{0,2}(?:[.\x20\u00a0]\d{3})+(?:,\d+)?(?!\d|[\x20.\-/]\d)  # 1.234.567
+    | (?<![\d.])\d+[.,]\d{1,2}(?![\d.,])                                                         # 1234.50
+    | (?<![\d.])(?:0|[1-9]\d*)\.\d{3,}(?:[eE][+-]?\d+)?(?![\d.])                                 # 0.0412345
+    | \d+(?:[.,]\d+)?\x20?%                                                                      # 12 %
     """,
     re.VERBOSE,
 )
@@ -79,6 +79,18 @@ def _iban_ok(raw: str) -> bool:
         return False
     moved = code[4:] + code[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _iban_end(raw: str) -> int:
+    """Length of the valid IBAN `raw` starts with (0 if none): a match may run into the next word."""
+    while raw:
+        if _iban_ok(raw):
+            return len(raw)
+        cut = max(raw.rfind(" "), raw.rfind("-"))
+        if cut < 15:
+            return 0
+        raw = raw[:cut]
+    return 0
 
 
 def _international_ok(raw: str) -> bool:
@@ -125,8 +137,9 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     for m in _EMAIL.finditer(work):
         take(m.start(), m.end(), "email")
     for m in list(_IBAN.finditer(work)):
-        if _iban_ok(m.group(0)):
-            take(m.start(), m.end(), "iban")
+        end = _iban_end(m.group(0))
+        if end:
+            take(m.start(), m.start() + end, "iban")
     for m in list(_CARD.finditer(work)):
         if _luhn(_NOT_DIGIT.sub("", m.group(0))):
             take(m.start(), m.end(), "card")
