@@ -45,12 +45,12 @@ _KEEP = re.compile(
     r"""
       (?<![\d\-./])\d{4}-\d{2}-\d{2}(?:[T\x20]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)? # ISO
     | \d{4}/\d{1,2}/\d{1,2}                                                                      # 2026/11/24
-    | (?<![\d./\-])\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?![\d.\-/])                           # 24.11.2026
+    | (?<![\d./\-])\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?!\d|[.\-/]\d)                           # 24.11.2026
     | (?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)                                                      # 07:00
     | (?<![\d+])(?<!\d[\x20.\-])[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?!\d|[\x20.\-]\d)              # 1,234,567
     | (?<![\d+])(?<!\d[\x20.\-])[1-9]\d{0,2}(?:[.\x20\u00a0]\d{3})+(?:,\d+)?(?!\d|[\x20.\-/]\d)  # 1.234.567
-    | (?<![\d.])\d+[.,]\d{1,2}(?![\d.,])                                                         # 1234.50
-    | (?<![\d.])(?:0|[1-9]\d*)\.\d{3,}(?:[eE][+-]?\d+)?(?![\d.])                                 # 0.0412345
+    | (?<![\d.])\d+[.,]\d{1,2}(?!\d|[.,]\d)                                                         # 1234.50
+    | (?<![\d.])(?:0|[1-9]\d*)\.\d{3,}(?:[eE][+-]?\d+)?(?!\d|\.\d)                                 # 0.0412345
     | \d+(?:[.,]\d+)?\x20?%                                                                      # 12 %
     """,
     re.VERBOSE,
@@ -134,8 +134,9 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         found.append((start, end, kind))
         work = work[:start] + _MASK * (end - start) + work[end:]
 
-    for m in _EMAIL.finditer(work):
-        take(m.start(), m.end(), "email")
+    if "@" in work:
+        for m in _EMAIL.finditer(work):
+            take(m.start(), m.end(), "email")
     for m in list(_IBAN.finditer(work)):
         end = _iban_end(m.group(0))
         if end:
@@ -146,6 +147,8 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     for m in list(_INTERNATIONAL.finditer(work)):
         if _international_ok(m.group(0)):
             take(m.start(), m.end(), "phone")
+    if _NATIONAL.search(work) is None:  # most texts: no number shaped like a phone, nothing to mask
+        return sorted(found)
     masked = _KEEP.sub(lambda k: _MASK * len(k.group(0)), work)
     for m in _NATIONAL.finditer(masked):
         raw = m.group(0)
