@@ -35,9 +35,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import phonenumbers  # noqa: E402
+import phonenumbers
 
-from cdp.redact import redact  # noqa: E402
+from cdp.redact import redact
 
 TEMPLATES = [
     "Hi, please call me back on {} about my refund.",
@@ -47,7 +47,20 @@ TEMPLATES = [
     "Can't log in. Reach me at {}, thanks",
     "Charged twice on {}; ticket opened 2026-11-23T09:00:00Z",
 ]
-WORDS = "refund order delivery late parcel account password voucher discount holiday shoes size".split()
+WORDS = [
+    "refund",
+    "order",
+    "delivery",
+    "late",
+    "parcel",
+    "account",
+    "password",
+    "voucher",
+    "discount",
+    "holiday",
+    "shoes",
+    "size",
+]
 
 
 def _luhn_complete(body: str) -> str:
@@ -189,7 +202,9 @@ def _presidio() -> Callable[[str], str] | str:
         return f"cannot start: {type(exc).__name__}: {exc}"[:200]
 
     def run(text: str) -> str:
-        return anonymizer.anonymize(text=text, analyzer_results=analyzer.analyze(text=text, language="en")).text
+        return anonymizer.anonymize(
+            text=text, analyzer_results=analyzer.analyze(text=text, language="en")
+        ).text
 
     return run
 
