@@ -259,3 +259,22 @@ def test_the_prompt_guard_catches_a_leak_in_a_prompt():
     ScriptedChatModel(lambda r: "ok").invoke([HumanMessage("reach me at jane.doe@example.com")])
     sent = drain_prompts()  # taken here, so this test's own teardown check sees nothing
     assert [find_pii(text) for _, text in sent] == [[("email", "jane.doe@example.com")]]
+
+
+def test_a_trait_value_carrying_contact_details_is_read_back_redacted(cdp_path, cdp_db):
+    """Imported traits are free text too: `read_traits` never hands their contact details to a model."""
+    from cdp.tools import ToolSession, trait_tools
+
+    cdp_db.execute("INSERT INTO profiles (profile_id, signup_at) VALUES ('p0000001', '2026-01-01T00:00:00Z')")
+    cdp_db.execute(
+        "INSERT INTO traits (profile_id, name, value, source, updated_at) VALUES "
+        "('p0000001', 'contact_note', 'call +44 20 7946 0958 or mail ann@example.com', 'import', "
+        "'2026-11-24T12:00:00Z')"
+    )
+    cdp_db.conn.commit()
+    tools = {t.name: t for t in trait_tools(ToolSession(str(cdp_path), "t", "audience", "audience"))}
+    out = tools["read_traits"].invoke({"names": ["contact_note"], "profile_ids": ["p0000001"]})
+    text = dumps(out)
+    assert "7946" not in text and "ann@example.com" not in text
+    assert find_pii(text) == []
+    assert "p0000001" in text
