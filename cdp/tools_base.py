@@ -133,5 +133,8 @@ def cdp_tool(
 
 
 def dumps(value: Any) -> str:
-    """The exact text a model sees for a tool result (used by tests that hunt for PII): redacted JSON."""
-    return json.dumps(json_safe(value), ensure_ascii=False)
+    """The exact text a model sees for a tool result (used by tests that hunt for PII).
+
+    It does not redact by itself, so such a test still sees what a tool really returned.
+    """
+    return json.dumps(value, ensure_ascii=False)
