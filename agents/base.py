@@ -3,6 +3,11 @@
 A specialist is a model, a prompt, a set of CDP tools and a `collect` function. The model decides;
 `collect` reads what the tools actually did (segment saved, variants stored, requests staged) and
 turns it into the task's typed outputs, so a result never rests on what the model merely claims.
+
+Every text this loop puts before a model, besides the system prompt we ship, passes `cdp.redact.redact`:
+the task message (objective, upstream outputs, peer notes), each tool result (tools built outside
+`cdp_tool`, such as the coordination tools, included) and each error. No personal data reaches a prompt
+even from a tool that forgot to redact.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from cdp.policy import ContactPolicy
+from cdp.redact import redact, redact_json_text
 from prompts import load_prompt
 
 FINISH_TOOL = "finish"
@@ -128,7 +134,7 @@ def run_tool_loop(
     all_tools = [*tools, finish_tool()]
     by_name = {t.name: t for t in all_tools}
     bound = model.bind_tools(all_tools)
-    messages: list[BaseMessage] = [SystemMessage(system_prompt), HumanMessage(task_message)]
+    messages: list[BaseMessage] = [SystemMessage(system_prompt), HumanMessage(redact_json_text(task_message))]
     run = AgentRun()
     for _ in range(max_steps):
         reply = bound.invoke(messages)
@@ -177,7 +183,8 @@ def run_tool_loop(
                 content = out.content if isinstance(out, ToolMessage) else json.dumps(out, default=str)
                 error = isinstance(out, ToolMessage) and out.status == "error"
             except Exception as exc:  # invalid arguments or a tool error: tell the model, let it repair
-                content, error = f"Error: {type(exc).__name__}: {exc}"[:800], True
+                content, error = redact(f"Error: {type(exc).__name__}: {exc}")[:800], True
+            content = redact_json_text(content) if isinstance(content, str) else content
             result = _parse_result(content)
             error = error or (isinstance(result, dict) and set(result) == {"error"})
             run.tool_calls.append(ToolRecord(call["name"], args, result, error))
@@ -191,7 +198,9 @@ def run_tool_loop(
             problem = check(run) if check else None
             if problem is None:
                 return run
-            messages.append(HumanMessage(f"The task is not done yet: {problem} Fix this, then call finish."))
+            messages.append(
+                HumanMessage(redact(f"The task is not done yet: {problem} Fix this, then call finish."))
+            )
     raise StepBudgetExceeded(f"no finished result after {max_steps} model calls")
 
 

@@ -1,5 +1,9 @@
 """What every CDP tool shares: the session it acts for, its connection, and one error convention.
 
+Redaction: every result passes `json_safe`, which runs every string in it (values and keys) through
+`cdp.redact.redact`, and error texts are redacted too. This is the one choke point between CDP text and
+a model, so a tool written tomorrow cannot forget it.
+
 Error convention: a tool never returns an error as data. Bad arguments, unknown ids and invalid
 filters raise `ToolException`; every tool is built with `handle_tool_error`, so the model gets a
 ToolMessage with `status="error"` whose content starts with "Error:" and says what to change.
@@ -21,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from cdp.db import open_cdp
 from cdp.errors import CdpError
+from cdp.redact import redact
 
 _MIGRATED: set[str] = set()
 _MIGRATED_LOCK = threading.Lock()
@@ -58,20 +63,27 @@ def session_db(session: ToolSession, *, write: bool) -> Iterator[Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """Plain JSON types only (non-finite floats become None), so any result serialises."""
-    if value is None or isinstance(value, bool | int | str):
+    """Plain JSON types only (non-finite floats become None), every string redacted.
+
+    Strings are what can carry CDP text (ticket subjects, notes, event properties, trait values), so
+    each one, keys included, passes `redact` on its way to the model; numbers and booleans cannot.
+    """
+    if value is None or isinstance(value, bool | int):
         return value
+    if isinstance(value, str):
+        return redact(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {redact(str(k)): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
-    return str(value)
+    return redact(str(value))
 
 
 def _error_text(exc: ToolException) -> str:
-    return f"Error: {exc}"
+    # An error may quote what it refused (an argument, a row), so it is redacted like a result.
+    return redact(f"Error: {exc}")
 
 
 def _validation_text(exc: ValidationError | Any) -> str:
@@ -82,7 +94,9 @@ def _validation_text(exc: ValidationError | Any) -> str:
     for err in errors()[:5]:
         loc = ".".join(str(p) for p in err.get("loc", ()))
         parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg")))
-    return "Error: invalid arguments: " + "; ".join(parts) + ". Fix these arguments and call the tool again."
+    return redact(
+        "Error: invalid arguments: " + "; ".join(parts) + ". Fix these arguments and call the tool again."
+    )
 
 
 def cdp_tool(
@@ -119,5 +133,8 @@ def cdp_tool(
 
 
 def dumps(value: Any) -> str:
-    """The exact text a model sees for a tool result (used by tests that hunt for PII)."""
+    """The exact text a model sees for a tool result (used by tests that hunt for PII).
+
+    It does not redact by itself, so such a test still sees what a tool really returned.
+    """
     return json.dumps(value, ensure_ascii=False)

@@ -20,18 +20,23 @@ from cdp import clock
 from cdp.content import VariantSpec, campaign_variants, save_variants
 from cdp.db import open_cdp
 from cdp.errors import CdpError
+from cdp.redact import redact
+from cdp.tools_base import json_safe
 
 
 def _guarded(session, fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Run `fn(db, **args)` on a fresh connection; CDP errors become a message for the model."""
+    """Run `fn(db, **args)` on a fresh connection; CDP errors become a message for the model.
+
+    The result goes through `json_safe`, the same redacting choke point as every `cdp_tool` result.
+    """
 
     @wraps(fn)
     def call(**kwargs: Any) -> dict[str, Any]:
         db = open_cdp(session.db_path)
         try:
-            return fn(db, **kwargs)
+            return json_safe(fn(db, **kwargs))
         except (CdpError, ValueError) as exc:
-            return {"error": str(exc)}
+            return json_safe({"error": str(exc)})
         finally:
             db.conn.close()
 
@@ -239,8 +244,9 @@ def service_issues(db, segment_id: str, complaint_days: int = 30) -> dict[str, A
         "AND profile_id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)",
         [since, segment_id],
     ).fetchone()[0]
+    # Redacted before it is cut: a cut through an address would leave a fragment no pattern knows.
     subjects = [
-        r[0][:80]
+        redact(r[0])[:80]
         for r in db.execute(
             "SELECT subject FROM tickets WHERE status = 'open' AND subject IS NOT NULL AND profile_id IN "
             "(SELECT profile_id FROM segment_members WHERE segment_id = ?) ORDER BY opened_at DESC LIMIT 5",

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.seeded"]
+pytest_plugins = ["tests.seeded", "tests.prompt_guard"]  # prompt_guard: no PII in any prompt
 
 FIXED_NOW = "2026-11-24T12:00:00Z"
 

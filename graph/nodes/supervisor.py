@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
+from cdp.redact import redact
 from cdp.vocabulary import SegmentVocabulary
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
@@ -106,7 +107,9 @@ def supervisor(
         vocabulary=json.dumps(SegmentVocabulary.from_env().describe()),
         now=clock.now_iso(),
     )
-    messages = [SystemMessage(prompt), HumanMessage(objective)]
+    # The marketer may paste an address or a number into the objective; the planner needs neither (an
+    # audience is a typed filter, never an identifier), so it sees placeholders. State keeps the words.
+    messages = [SystemMessage(prompt), HumanMessage(redact(objective))]
     calls = 0
     problem = ""
     plan: Plan | None = None
@@ -121,7 +124,9 @@ def supervisor(
             break
         except (PlanError, ValidationError, ValueError) as exc:
             problem = str(exc)[:1500]
-            messages.append(HumanMessage(f"That plan is invalid: {problem}. Return a corrected plan."))
+            messages.append(
+                HumanMessage(redact(f"That plan is invalid: {problem}. Return a corrected plan."))
+            )
     if plan is None:
         return Command(
             goto="synthesize",

@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from cdp import clock
+from cdp.redact import redact_json_text
 from graph.context import Context
 from graph.nodes.supervisor import upsert_run
 from graph.report import facts_markdown, run_facts
@@ -40,7 +41,7 @@ def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: Runn
             reply = model.invoke(
                 [
                     SystemMessage(load_prompt("synthesizer")),
-                    HumanMessage(json.dumps(facts, default=str)),
+                    HumanMessage(redact_json_text(json.dumps(facts, default=str))),
                 ]
             )
             calls = 1
