@@ -73,6 +73,8 @@ class ResolutionResult:
     flagged: int
     seconds: float
     masters: tuple[str, ...] = ()
+    #: Scheduled sends the merge cancelled, by reason (duplicate_request, no_consent, frequency_cap).
+    cancelled_sends: dict[str, int] = field(default_factory=dict)
 
 
 def normalize_identifier(kind: str, value: object) -> str:
@@ -308,8 +310,7 @@ def _resolve_locked(
             [(*f, now) for f in sorted(flags)],
         )
     masters = tuple(sorted({m[1] for m in merges}))
-    if merges:
-        apply_merges(db, merges, now, policy=policy)
+    cancelled = apply_merges(db, merges, now, policy=policy) if merges else {}
     return ResolutionResult(
         links_considered=len(shared),
         clusters=len(masters),
@@ -317,6 +318,7 @@ def _resolve_locked(
         flagged=len(flags),
         seconds=time.perf_counter() - started,
         masters=masters,
+        cancelled_sends=cancelled,
     )
 
 

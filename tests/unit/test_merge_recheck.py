@@ -70,6 +70,7 @@ def test_merge_cancels_duplicates_over_cap_and_unconsented_sends_with_reasons(db
         ],
     )
     assert res.resolution is not None and res.resolution.merged == 1
+    assert res.resolution.cancelled_sends == {"duplicate_request": 1, "frequency_cap": 1, "no_consent": 1}
     assert db.execute("SELECT DISTINCT profile_id FROM sends").fetchall() == [("a",)]
     # before the merge: a has c0 (delivered), c1 and c3; b has c1, c2 and an SMS (c4), which a revoked
 
