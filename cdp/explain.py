@@ -69,6 +69,9 @@ def explain_text(entry: dict[str, Any]) -> str:
             )
         return text + "."
     if entry.get("send_id"):
+        if entry["outcome"] == "cancelled" and reason:
+            stage = "when profiles were merged" if ev.get("stage") == "merge" else "at delivery"
+            return f"Cancelled {stage}: " + _stop_words(entry, reason, ev)
         return f"Scheduled by {ch} for {_when(entry.get('scheduled_for'))}, then {entry['outcome']}."
     if entry["outcome"] == "pending":
         return f"Requested by {ch}; the contact-policy gate has not decided it yet."
@@ -77,51 +80,64 @@ def explain_text(entry: dict[str, Any]) -> str:
             f"Held out: in the campaign's {float(ev.get('holdout_pct', 0)):g}% control group (bucket "
             f"{ev.get('bucket')} of {ev.get('buckets', 10000)}); kept for measurement, never messaged."
         )
+    return "Not sent: " + _stop_words(entry, reason, ev)
+
+
+def _stop_words(entry: dict[str, Any], reason: str | None, ev: dict[str, Any]) -> str:
+    """Why a customer-step was stopped (by the gate, at delivery or by a merge), as one sentence."""
+    ch = _channel(entry.get("channel"))
     consent = ev.get("consent") or {}
     if reason == "no_consent":
-        return f"Not sent: {_consent_words(entry.get('channel'), consent)}."
+        return f"{_consent_words(entry.get('channel'), consent)}."
     if reason == "open_ticket":
         n = ev.get("open_tickets") or 1
         return (
-            f"Not sent: the customer had {n} open support ticket{'s' if n != 1 else ''} (oldest opened "
+            f"the customer had {n} open support ticket{'s' if n != 1 else ''} (oldest opened "
             f"{_day(ev.get('oldest_open_ticket_at'))}); promotions wait until it is closed."
         )
     if reason == "recent_complaint":
         return (
-            f"Not sent: the customer complained on {_day(ev.get('last_complaint_at'))}, within the "
+            f"the customer complained on {_day(ev.get('last_complaint_at'))}, within the "
             f"{ev.get('complaint_window_days')}-day complaint window."
         )
     if reason == "service_suppression":
         return (
-            f"Not sent: promotions are paused for this customer (trait {ev.get('trait')} set by "
+            f"promotions are paused for this customer (trait {ev.get('trait')} set by "
             f"{ev.get('source') or 'an agent'} on {_day(ev.get('updated_at'))})."
         )
+    if reason == "quiet_hours":
+        return (
+            f"the {ch} message would have gone out at {ev.get('local_time')} local time ({ev.get('timezone')}), "
+            f"inside the quiet hours {ev.get('quiet_hours_start')}:00-{ev.get('quiet_hours_end')}:00."
+        )
+    if reason == "duplicate_request":
+        return f"send {ev.get('kept_send_id')} already covers this campaign step for the customer."
     if reason == "conflicting_offer":
         theirs = _offer_words(
             ev.get("their_offer_kind"), ev.get("their_offer_category"), ev.get("their_discount_pct")
         )
         ours = _offer_words(entry.get("offer_kind"), entry.get("offer_category"), entry.get("discount_pct"))
         return (
-            f"Not sent: this offer ({ours}) would contradict campaign {ev.get('conflicting_campaign_id')}'s "
+            f"this offer ({ours}) would contradict campaign {ev.get('conflicting_campaign_id')}'s "
             f"offer ({theirs}) the customer already holds from {_day(ev.get('their_scheduled_for'))}."
         )
     if reason == "frequency_cap":
         return (
-            f"Not sent: {ev.get('sends_in_window')} marketing messages already fall within "
-            f"{ev.get('window_days')} days of {_when(ev.get('scheduled_for'))} (cap {ev.get('cap')} per "
-            f"{ev.get('window_days')} days)."
+            f"{ev.get('sends_in_window')} marketing messages already fall within "
+            f"{ev.get('window_days')} days of {_when(ev.get('delivery_at') or ev.get('scheduled_for'))} "
+            f"(cap {ev.get('cap')} per {ev.get('window_days')} days)."
         )
     if reason == "over_budget":
         return (
-            f"Not sent: the campaign budget ({ev.get('budget')}) was used up; this {ch} message would cost "
+            f"the campaign budget ({ev.get('budget')}) was used up; this {ch} message would cost "
             f"{ev.get('cost')} after {ev.get('spent_before')} already committed in this run."
         )
     if reason == "unknown_profile":
         merged = ev.get("merged_into")
-        return "Not sent: the profile does not exist" + (f" (merged into {merged})." if merged else ".")
+        return "the profile does not exist" + (f" (merged into {merged})." if merged else ".")
     if reason == "invalid_channel":
-        return f"Not sent: '{entry.get('channel')}' is not a channel the CDP can send on."
-    return f"Not sent: stopped by rule {entry.get('rule')} ({reason})."
+        return f"'{entry.get('channel')}' is not a channel the CDP can send on."
+    return f"stopped by rule {entry.get('rule')} ({reason})."
 
 
 def explain_customer(
@@ -164,7 +180,7 @@ def explain_customer(
             f"""SELECT send_id, channel, variant, status, scheduled_for, requested_for, cost, rule,
                        consent_status, consent_updated_at, thread_id, task_id, agent, created_at
                 FROM sends WHERE campaign_id = ? AND step = ? AND profile_id IN ({marks})
-                ORDER BY created_at LIMIT 1""",
+                ORDER BY status IN ('scheduled', 'delivered') DESC, created_at LIMIT 1""",
             [cid, step, *ids],
         )
         decision = _one(
@@ -194,6 +210,10 @@ def explain_customer(
             entry["evidence"] = {
                 "consent": {"status": send["consent_status"], "updated_at": send["consent_updated_at"]}
             }
+            if send["status"] == "cancelled" and decision.get("outcome") == "cancelled":
+                # Cancelled at delivery or by a merge: the decision holds the reason and what it read.
+                entry.update(reason_code=decision["reason_code"], rule=decision["rule"])
+                entry["evidence"] = json.loads(decision["evidence"] or "{}")
         elif decision:
             entry.update(decision)
             entry["evidence"] = json.loads(decision["evidence"] or "{}")

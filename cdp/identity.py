@@ -30,7 +30,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cdp import clock, stats
+from cdp.delivery import recheck_merged
 from cdp.migrations.m001_core import IDENTITY_KINDS
+from cdp.policy import ContactPolicy
 from cdp.settings import whole
 
 #: Order in which links are applied: strongest evidence first.
@@ -77,6 +79,8 @@ class ResolutionResult:
     flagged: int
     seconds: float
     masters: tuple[str, ...] = ()
+    #: Scheduled sends the merge cancelled, by reason (duplicate_request, no_consent, frequency_cap).
+    cancelled_sends: dict[str, int] = field(default_factory=dict)
 
 
 def normalize_identifier(kind: str, value: object) -> str:
@@ -192,24 +196,29 @@ class _Clusters:
 
 
 def resolve_identities(
-    db, settings: IdentitySettings | None = None, *, keys: Iterable[tuple[str, str]] | None = None
+    db,
+    settings: IdentitySettings | None = None,
+    *,
+    keys: Iterable[tuple[str, str]] | None = None,
+    policy: ContactPolicy | None = None,
 ) -> ResolutionResult:
     """Merge every cluster of profiles that share identifiers; incremental (only shared ids are read).
 
     `keys` limits the pass to the given (kind, value) identifiers, e.g. the links just added: earlier
     clusters are already merged into one master each, so only new links can join them. Holds the
     write lock from the first read to the last write, so two resolvers never interleave; inside an
-    open transaction it runs as part of it (the caller commits).
+    open transaction it runs as part of it (the caller commits). `policy` is the contact policy
+    the merge decides the masters' scheduled sends again with (the default limits when omitted).
     """
     started = time.perf_counter()
     settings = settings or IdentitySettings.from_env()
     conn = db.conn
     key_list = None if keys is None else list(keys)
     if conn.in_transaction:  # part of the caller's write (an import): its transaction, its commit
-        return _resolve_locked(db, settings, started, key_list)
+        return _resolve_locked(db, settings, started, key_list, policy)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        result = _resolve_locked(db, settings, started, key_list)
+        result = _resolve_locked(db, settings, started, key_list, policy)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -218,7 +227,11 @@ def resolve_identities(
 
 
 def _resolve_locked(
-    db, settings: IdentitySettings, started: float, keys: list[tuple[str, str]] | None
+    db,
+    settings: IdentitySettings,
+    started: float,
+    keys: list[tuple[str, str]] | None,
+    policy: ContactPolicy | None = None,
 ) -> ResolutionResult:
     conn = db.conn
     if keys is None:
@@ -303,8 +316,7 @@ def _resolve_locked(
             [(*f, now) for f in sorted(flags)],
         )
     masters = tuple(sorted({m[1] for m in merges}))
-    if merges:
-        apply_merges(db, merges, now)
+    cancelled = apply_merges(db, merges, now, policy=policy) if merges else {}
     return ResolutionResult(
         links_considered=len(shared),
         clusters=len(masters),
@@ -312,6 +324,7 @@ def _resolve_locked(
         flagged=len(flags),
         seconds=time.perf_counter() - started,
         masters=masters,
+        cancelled_sends=cancelled,
     )
 
 
@@ -329,8 +342,17 @@ _FOLLOWERS = (
 )
 
 
-def apply_merges(db, merges: Iterable[tuple[str, str, str, str]], now: str) -> None:
-    """Write merges (merged id, master id, via kind, via hash) set-based, inside the open transaction."""
+def apply_merges(
+    db, merges: Iterable[tuple[str, str, str, str]], now: str, *, policy: ContactPolicy | None = None
+) -> dict[str, int]:
+    """Write merges (merged id, master id, via kind, via hash) set-based, inside the open transaction.
+
+    A merge never opens a path around the contact-policy gate: once the master's consents are merged,
+    and before any send is re-pointed, the master's and the merged profiles' scheduled sends are
+    decided again as the master's (`cdp.delivery.recheck_merged`: one live send per campaign step,
+    the master's consent per channel, the frequency cap over the master's delivered and scheduled
+    sends); each one cancelled gets a decision with its reason. Returns those cancellations by reason.
+    """
     conn = db.conn
     conn.execute("DROP TABLE IF EXISTS temp._ir_map")
     conn.execute(
@@ -399,6 +421,7 @@ def apply_merges(db, merges: Iterable[tuple[str, str, str, str]], now: str) -> N
             WHERE excluded.updated_at > traits.updated_at"""
     )
     conn.execute(f"DELETE FROM traits WHERE profile_id IN {old_ids}")
+    cancelled = recheck_merged(conn, policy) if "sends" in tables else {}
     for table, drop_leftovers in _FOLLOWERS:
         if table not in tables:
             continue
@@ -413,3 +436,4 @@ def apply_merges(db, merges: Iterable[tuple[str, str, str, str]], now: str) -> N
     masters = [r[0] for r in conn.execute("SELECT DISTINCT master FROM temp._ir_map")]
     conn.execute("DROP TABLE temp._ir_map")
     stats.recompute(db, masters)
+    return cancelled

@@ -22,12 +22,16 @@ the holdout comparison measures the campaign's lift and not the customers' habit
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import struct
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from cdp import clock
+from cdp.delivery import deliver_in_transaction
+from cdp.gate import immediate_transaction
+from cdp.policy import ContactPolicy
 
 #: Chance that a delivered message is opened (email, push) or clicked (SMS), before the factors above.
 ENGAGE_BASE = {"email": 0.30, "push": 0.18, "sms": 0.10}
@@ -49,6 +53,8 @@ class DayResult:
     window_end: str
     delivered: int
     events: int
+    #: Due sends the delivery step cancelled (consent revoked, ticket opened ... since scheduling).
+    cancelled: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -83,7 +89,7 @@ def _case(mapping: dict[str, float], column: str) -> str:
     return "CASE " + " ".join(f"WHEN {column} = '{k}' THEN {v}" for k, v in mapping.items()) + " ELSE 0 END"
 
 
-def _draws_sql() -> str:
+def _draws_sql(just_delivered: bool = False) -> str:
     """One row per newly delivered send of the campaign with its response drawn once, from the
     customer as they are at delivery: when they engage, click, buy and unsubscribe (NULL when they
     don't). Times are seconds after delivery."""
@@ -96,7 +102,7 @@ def _draws_sql() -> str:
     key = "s.send_id || '|'"
     return f"""
         SELECT s.send_id, s.campaign_id, s.profile_id, s.channel, COALESCE(s.variant, 'default') AS variant,
-               s.step, s.scheduled_for AS t0,
+               s.step, COALESCE(s.delivered_at, s.scheduled_for) AS t0,
                CASE WHEN sim_u(:seed, {key} || 'engage') < {engage}
                     THEN CAST(600 + 172800 * sim_u(:seed, {key} || 'engage_at') * sim_u(:seed, {key} || 'engage_at')
                               AS INTEGER) END AS engage_s,
@@ -110,6 +116,7 @@ def _draws_sql() -> str:
                     THEN CAST(300 + 86400 * sim_u(:seed, {key} || 'unsub_at') AS INTEGER) END AS unsub_s
         FROM sends s JOIN profiles p ON p.profile_id = s.profile_id
         WHERE s.campaign_id = :cid AND s.status = 'delivered'
+          {"AND s.send_id IN (SELECT value FROM json_each(:ids))" if just_delivered else ""}
           AND NOT EXISTS (SELECT 1 FROM simulated_responses r WHERE r.send_id = s.send_id)"""
 
 
@@ -117,68 +124,115 @@ def _at(base: str, seconds: str) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%SZ', {base}, '+' || ({seconds}) || ' seconds')"
 
 
-def simulate_day(db, campaign_id: str, day: int, *, launched_at: str, seed: int = 7) -> DayResult:
-    """Advance the CDP clock to the end of `day`, deliver the sends due by then, and write the
-    responses and organic purchases that fall inside the day. Idempotent for a given (seed, day)."""
+def _write_responses(conn: sqlite3.Connection, params: dict[str, object], *, only: str | None = None) -> None:
+    """Write the drawn responses (opens, clicks, purchases, unsubscribes) whose time is in [lo, hi);
+    `only` restricts them to one kind (`unsub`: what the delivery step must see before the next slice)."""
+    engage_ts = _at("t0", "engage_s")
+    click_ts = _at("t0", "engage_s + click_lag")
+    buy_ts = _at("t0", "engage_s + click_lag + buy_lag")
+    props = "json_object('campaign_id', campaign_id, 'variant', variant, 'channel', channel, 'step', step, 'simulated', 1"
+    responses = [
+        # engagement: open (email, push) or click (SMS)
+        (
+            "CASE channel WHEN 'email' THEN 'email_open' WHEN 'push' THEN 'push_open' ELSE 'sms_click' END",
+            engage_ts,
+            "engage",
+            f"{props})",
+            "engage_s IS NOT NULL",
+        ),
+        (
+            "'email_click'",
+            click_ts,
+            "click",
+            f"{props})",
+            "channel = 'email' AND engage_s IS NOT NULL AND click_lag IS NOT NULL",
+        ),
+        (
+            "'purchase'",
+            buy_ts,
+            "buy",
+            f"{props}, 'amount', amount, 'order_id', 'sim-' || send_id)",
+            "engage_s IS NOT NULL AND click_lag IS NOT NULL AND buy_lag IS NOT NULL",
+        ),
+        (
+            "'unsubscribe'",
+            _at("t0", "unsub_s"),
+            "unsub",
+            f"{props})",
+            "unsub_s IS NOT NULL AND channel != 'push'",
+        ),
+    ]
+    for etype, ts, what, properties, where in responses:
+        if only is not None and what != only:
+            continue
+        conn.execute(
+            f"""INSERT OR IGNORE INTO events (message_id, profile_id, type, ts, properties, received_at)
+                SELECT 'sim:' || send_id || ':{what}', profile_id, {etype}, ts, {properties}, ts
+                FROM (SELECT *, {ts} AS ts FROM simulated_responses WHERE campaign_id = :cid AND {where})
+                WHERE ts >= :lo AND ts < :hi""",
+            params,
+        )
+
+
+def _slices(conn: sqlite3.Connection, campaign_id: str, start: str, end: str) -> list[str]:
+    """Ends (exclusive) of the day's delivery slices: just after each distinct due time, then the day's end.
+
+    Sends go out in time order, and each slice first writes what customers did before it (an
+    unsubscribe at 10:00 is in the CDP before the 15:00 send is re-checked).
+    """
+    due = [
+        r[0]
+        for r in conn.execute(
+            """SELECT DISTINCT max(scheduled_for, :start) FROM sends
+               WHERE campaign_id = :cid AND status = 'scheduled' AND scheduled_for < :end ORDER BY 1""",
+            {"cid": campaign_id, "start": start, "end": end},
+        )
+    ]
+    ends = [clock.iso(clock.parse_ts(t) + timedelta(seconds=1)) for t in due]
+    return [t for t in ends if t < end] + [end]
+
+
+def simulate_day(
+    db,
+    campaign_id: str,
+    day: int,
+    *,
+    launched_at: str,
+    seed: int = 7,
+    policy: ContactPolicy | None = None,
+) -> DayResult:
+    """Advance the CDP clock to the end of `day`, deliver the sends due by then through the delivery
+    step (which re-checks each on its customer's state and cancels what no longer may go out), and
+    write the responses and organic purchases that fall inside the day. Idempotent for a given (seed, day)."""
     conn: sqlite3.Connection = db.conn
     start, end = day_window(launched_at, day)
     register_functions(conn)
     params = {"cid": campaign_id, "seed": seed, "start": start, "end": end, "day": day}
     before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    with conn:
-        delivered = conn.execute(
-            """UPDATE sends SET status = 'delivered'
-               WHERE campaign_id = :cid AND status = 'scheduled' AND scheduled_for < :end""",
-            params,
-        ).rowcount
+    delivered = cancelled = 0
+    with immediate_transaction(conn):
+        # Opens, clicks and purchases change nothing the delivery step reads, so between slices only
+        # unsubscribes are written; the whole day's responses follow once all its sends went out.
+        lo = start
+        for hi in _slices(conn, campaign_id, start, end):
+            _write_responses(conn, {**params, "lo": lo, "hi": hi}, only="unsub")
+            batch = deliver_in_transaction(conn, until=hi, policy=policy, campaign_id=campaign_id)
+            delivered += batch.delivered
+            cancelled += batch.due - batch.delivered
+            if batch.delivered_ids:
+                conn.execute(
+                    f"""INSERT OR IGNORE INTO simulated_responses (send_id, campaign_id, profile_id, channel,
+                            variant, step, t0, engage_s, click_lag, buy_lag, amount, unsub_s)
+                        {_draws_sql(just_delivered=True)}""",
+                    {**params, "ids": json.dumps(batch.delivered_ids)},
+                )
+            lo = hi
         conn.execute(
             f"""INSERT OR IGNORE INTO simulated_responses (send_id, campaign_id, profile_id, channel, variant,
                     step, t0, engage_s, click_lag, buy_lag, amount, unsub_s) {_draws_sql()}""",
             params,
         )
-        engage_ts = _at("t0", "engage_s")
-        click_ts = _at("t0", "engage_s + click_lag")
-        buy_ts = _at("t0", "engage_s + click_lag + buy_lag")
-        props = "json_object('campaign_id', campaign_id, 'variant', variant, 'channel', channel, 'step', step, 'simulated', 1"
-        responses = [
-            # engagement: open (email, push) or click (SMS)
-            (
-                "CASE channel WHEN 'email' THEN 'email_open' WHEN 'push' THEN 'push_open' ELSE 'sms_click' END",
-                engage_ts,
-                "engage",
-                f"{props})",
-                "engage_s IS NOT NULL",
-            ),
-            (
-                "'email_click'",
-                click_ts,
-                "click",
-                f"{props})",
-                "channel = 'email' AND engage_s IS NOT NULL AND click_lag IS NOT NULL",
-            ),
-            (
-                "'purchase'",
-                buy_ts,
-                "buy",
-                f"{props}, 'amount', amount, 'order_id', 'sim-' || send_id)",
-                "engage_s IS NOT NULL AND click_lag IS NOT NULL AND buy_lag IS NOT NULL",
-            ),
-            (
-                "'unsubscribe'",
-                _at("t0", "unsub_s"),
-                "unsub",
-                f"{props})",
-                "unsub_s IS NOT NULL AND channel != 'push'",
-            ),
-        ]
-        for etype, ts, what, properties, where in responses:
-            conn.execute(
-                f"""INSERT OR IGNORE INTO events (message_id, profile_id, type, ts, properties, received_at)
-                    SELECT 'sim:' || send_id || ':{what}', profile_id, {etype}, ts, {properties}, ts
-                    FROM (SELECT *, {ts} AS ts FROM simulated_responses WHERE campaign_id = :cid AND {where})
-                    WHERE ts >= :start AND ts < :end""",
-                params,
-            )
+        _write_responses(conn, {**params, "lo": start, "hi": end})
         # Organic purchases by everyone the campaign concerns, contacted or held out.
         conn.execute(
             f"""INSERT OR IGNORE INTO events (message_id, profile_id, type, ts, properties, received_at)
@@ -197,4 +251,11 @@ def simulate_day(db, campaign_id: str, day: int, *, launched_at: str, seed: int 
         )
     clock.set_clock(db, end, by=clock.SIMULATION)
     after = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    return DayResult(day=day, window_start=start, window_end=end, delivered=delivered, events=after - before)
+    return DayResult(
+        day=day,
+        window_start=start,
+        window_end=end,
+        delivered=delivered,
+        events=after - before,
+        cancelled=cancelled,
+    )

@@ -85,7 +85,9 @@ def lifecycle_day(
                 db, campaign_id, (day - 1) // every, policy=ctx.policy(), thread_id=thread_id
             )
             wave = gate.to_dict() if gate else None
-        sim = simulate.simulate_day(db, campaign_id, day, launched_at=launched_at, seed=ctx.simulation_seed)
+        sim = simulate.simulate_day(
+            db, campaign_id, day, launched_at=launched_at, seed=ctx.simulation_seed, policy=ctx.policy()
+        )
         headline = lifecycle.measure_day(db, campaign_id, day)
     inputs = {"day": day, "stop_unsubscribe_rate": ctx.stop_unsubscribe_rate, "min_cell": lifecycle.MIN_CELL}
     reviews = {}

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.graph.helpers import DEFAULT_OBJECTIVE
+from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX only")
@@ -133,6 +134,7 @@ def reference(tmp_path_factory) -> dict[str, Any]:
     db = seeded_copy(tmp_path_factory.mktemp("reference"))
     res = _call(_run_args(db), _env())
     assert res.returncode == 0, res.stderr
+    assert_promise_holds(db)
     snap = snapshot(db)
     snap["messages"] = _count(db, "SELECT count(*) FROM agent_messages WHERE thread_id = ?", [THREAD])
     assert snap["sends"] and snap["messages"] >= 10
@@ -172,6 +174,7 @@ def _scenario(tmp: Path, kind: str, point: float, env: dict[str, str]) -> dict[s
         else:  # "interrupt": kill while it waits at (or runs towards) the approval question
             killed = _kill_when(proc, db, message=int(point), delay=None)
         used = recover(db, env, decision="approve" if approve == "ask" else None)
+    assert_promise_holds(db)
     return {"kind": kind, "point": point, "killed": killed, "used": used, **snapshot(db)}
 
 
@@ -209,6 +212,7 @@ def test_kill_before_the_first_checkpoint_is_rerun_with_the_same_thread(tmp_path
     again = _call(_run_args(db), _env())
     assert again.returncode == 0, again.stderr
     assert snapshot(db)["sends"] == reference["sends"]
+    assert_promise_holds(db)
 
 
 def test_finished_thread_is_not_resumed_or_rerun(tmp_path):

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from tests.graph.helpers import rows, scalar
+from tests.invariants import assert_promise_holds
 
 BROAD = "grow revenue with a 10% discount for all customers by email and push"
 pytestmark = pytest.mark.xdist_group("lifecycle")
@@ -38,6 +39,7 @@ def test_simulate_after_approval_survives_resume(seeded_cdp_path):
     trace = cli("trace", "sim-cli", "--db", db, "--json")
     day_messages = [m for m in json.loads(trace.stdout) if (m["task_id"] or "").startswith("day")]
     assert len(day_messages) == 3
+    assert_promise_holds(db)
 
 
 @pytest.mark.parametrize("days", ["-1", "91", "many"])

@@ -13,6 +13,7 @@ from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
 from llm import roles_lifecycle
 from tests.graph.helpers import compile_graph, new_thread, rows, run, scalar
+from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 BROAD = "grow revenue with a 10% discount for all customers by email and push"
@@ -45,6 +46,7 @@ def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path, monkeypa
     assert (
         scalar(path, "SELECT max(day) FROM campaign_results WHERE campaign_id = ?", [cid]) == stop[0]["day"]
     )
+    assert_promise_holds(path)
 
 
 def test_a_model_naming_unknown_cells_changes_nothing(tmp_path, monkeypatch):
@@ -64,6 +66,7 @@ def test_a_model_naming_unknown_cells_changes_nothing(tmp_path, monkeypatch):
     assert scalar(path, "SELECT count(*) FROM campaign_adjustments WHERE campaign_id = ?", [cid]) == 0
     assert scalar(path, "SELECT allocation FROM campaigns WHERE campaign_id = ?", [cid]) == "{}"
     assert scalar(path, "SELECT count(*) FROM sends WHERE campaign_id = ?", [cid]) > 0
+    assert_promise_holds(path)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 
 from tests.graph.helpers import DEFAULT_OBJECTIVE
 from tests.graph.test_crash_resume import ROOT, THREAD, _call, _cli, _count, _env, snapshot
+from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 DAYS = "4"
@@ -56,6 +57,7 @@ def reference(tmp_path_factory):
     db = seeded_copy(tmp_path_factory.mktemp("ref"))
     res = _call(_args(db), _env())
     assert res.returncode == 0, res.stderr
+    assert_promise_holds(db)
     snap = lifecycle_snapshot(db)
     assert len(snap["results"]) == int(DAYS) and snap["events"]
     return snap
@@ -82,3 +84,4 @@ def test_kill_during_the_lifecycle_then_resume(reference, tmp_path, day):
     for key in ("events", "results", "adjustments", "statuses", "sends", "decisions", "campaigns", "runs"):
         assert got[key] == reference[key], key
     assert got["duplicate_keys"] == 0
+    assert_promise_holds(db)

@@ -12,6 +12,7 @@ import math
 import pytest
 
 from tests.graph.helpers import compile_graph, rows, run, scalar
+from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 BROAD = "grow revenue with a 10% discount for all customers by email and push"
@@ -219,3 +220,8 @@ def test_run_report_shows_what_changed_when_and_why(lifecycle_run):
     assert changes
     for c in changes:
         assert f"| {c['day']} | {c['action']} {c['target'] or ''}" in report
+
+
+def test_the_contact_policy_promise_holds_over_every_campaign(lifecycle_run):
+    path, _, _ = lifecycle_run
+    assert_promise_holds(path)

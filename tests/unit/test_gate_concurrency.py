@@ -11,6 +11,7 @@ from cdp import open_cdp
 from cdp.gate import run_gate
 from cdp.policy import ContactPolicy
 from cdp.requests import stage_requests, stage_segment_requests
+from tests.invariants import assert_promise_holds
 from tests.unit.test_gate import NOW, add_campaign, add_segment
 
 PROCESSES = 4
@@ -94,3 +95,4 @@ def test_four_processes_never_exceed_the_cap_or_lock_each_other_out(cdp_path):
     scheduled = sum(o["scheduled"] for r in reports for o in r[2])
     assert scheduled == one("SELECT count(*) FROM sends")
     db.conn.close()
+    assert_promise_holds(cdp_path, POLICY)

@@ -1,0 +1,150 @@
+"""The contact-policy promise, checked over a whole CDP after the fact: every campaign, every send.
+
+Each check is one SQL query returning the offending rows (quiet hours adds the local time in Python,
+once per distinct (country, time), because SQLite has no zone data). The checks read only what the CDP
+records (consent history, tickets, complaint events, sends with their delivery time), never the code
+that made the decisions, so a bug in the gate or the delivery step cannot hide itself here.
+
+    from tests.invariants import assert_promise_holds
+    assert_promise_holds(path)            # or a sqlite3 connection, or an open CDP
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cdp.gate import COUNTRY_TIMEZONES
+from cdp.policy import ContactPolicy
+
+LIVE = "('scheduled', 'delivered')"
+#: When a send went out (delivered) or is due (scheduled).
+AT = "COALESCE(s.delivered_at, s.scheduled_for)"
+SHOW = 5
+
+
+def _conn(db: Any) -> tuple[sqlite3.Connection, bool]:
+    if isinstance(db, sqlite3.Connection):
+        return db, False
+    if hasattr(db, "conn"):
+        return db.conn, False
+    return sqlite3.connect(str(Path(db))), True
+
+
+def _checks(policy: ContactPolicy) -> dict[str, str]:
+    window = int(policy.frequency_window_days)
+    complaint = int(policy.complaint_window_days)
+    return {
+        # The last consent change at or before delivery, per customer and channel, must be a grant.
+        "consent_at_delivery": f"""
+            SELECT * FROM (
+                SELECT s.send_id, s.profile_id, s.channel, {AT} AS at,
+                       (SELECT h.status FROM consent_history h
+                        WHERE h.profile_id = s.profile_id AND h.channel = s.channel AND h.updated_at <= {AT}
+                        ORDER BY h.updated_at DESC, h.history_id DESC LIMIT 1) AS consent
+                FROM sends s WHERE s.status = 'delivered')
+            WHERE consent IS NOT 'granted'""",
+        # A send with `cap` or more other live promotional sends of its customer in the window before it
+        # (inclusive of its own time) ends a rolling window that holds more than the cap.
+        "frequency_cap": f"""
+            SELECT s.send_id, s.profile_id, {AT} AS at, n FROM (
+                SELECT s.*, (SELECT count(*) FROM sends o
+                             WHERE o.profile_id = s.profile_id AND o.send_id != s.send_id
+                               AND o.status IN {LIVE} AND o.promotional = 1
+                               AND COALESCE(o.delivered_at, o.scheduled_for) <= {AT}
+                               AND COALESCE(o.delivered_at, o.scheduled_for)
+                                   > strftime('%Y-%m-%dT%H:%M:%SZ', {AT}, '-{window} days')) AS n
+                FROM sends s WHERE s.status IN {LIVE} AND s.promotional = 1) s
+            WHERE n >= {int(policy.frequency_cap)}""",
+        # Open at delivery: opened by then and not closed before it.
+        "open_ticket_at_delivery": f"""
+            SELECT s.send_id, s.profile_id, {AT} AS at, t.ticket_id
+            FROM sends s JOIN tickets t ON t.profile_id = s.profile_id
+            WHERE s.status = 'delivered' AND s.promotional = 1 AND t.opened_at <= {AT}
+              AND (t.status = 'open' OR t.updated_at > {AT})"""
+        if policy.suppress_open_tickets
+        else "SELECT 1 WHERE 0",
+        "recent_complaint_at_delivery": f"""
+            SELECT s.send_id, s.profile_id, {AT} AS at, e.ts AS complained_at
+            FROM sends s JOIN events e ON e.profile_id = s.profile_id AND +e.type = 'complaint'
+            WHERE s.status = 'delivered' AND s.promotional = 1 AND e.ts <= {AT}
+              AND e.ts > strftime('%Y-%m-%dT%H:%M:%SZ', {AT}, '-{complaint} days')""",
+        # Two live sends of different campaigns whose offers contradict while both are live.
+        "contradicting_offers": """
+            SELECT a.profile_id, a.send_id, b.send_id FROM sends a
+            JOIN campaigns ca ON ca.campaign_id = a.campaign_id
+            JOIN sends b ON b.profile_id = a.profile_id AND b.campaign_id > a.campaign_id
+            JOIN campaigns cb ON cb.campaign_id = b.campaign_id
+            WHERE a.status IN ('scheduled', 'delivered') AND b.status IN ('scheduled', 'delivered')
+              AND a.scheduled_for < COALESCE(cb.offer_expires_at,
+                                             strftime('%Y-%m-%dT%H:%M:%SZ', b.scheduled_for, '+14 days'))
+              AND b.scheduled_for < COALESCE(ca.offer_expires_at,
+                                             strftime('%Y-%m-%dT%H:%M:%SZ', a.scheduled_for, '+14 days'))
+              AND ((ca.discount_pct IS NOT NULL AND cb.discount_pct IS NOT NULL
+                    AND ca.discount_pct != cb.discount_pct
+                    AND (ca.offer_category IS NULL OR cb.offer_category IS NULL
+                         OR lower(ca.offer_category) = lower(cb.offer_category)))
+                   OR EXISTS (SELECT 1 FROM offer_kind_conflicts k
+                              WHERE k.kind_a = lower(ca.offer_kind) AND k.kind_b = lower(cb.offer_kind)))""",
+        "duplicate_sends": f"""
+            SELECT campaign_id, profile_id, step, count(*) FROM sends WHERE status IN {LIVE}
+            GROUP BY campaign_id, profile_id, step HAVING count(*) > 1""",
+    }
+
+
+def _in_quiet_hours(hour: int, policy: ContactPolicy) -> bool:
+    start, end = policy.quiet_hours_start, policy.quiet_hours_end
+    if start == end:
+        return False
+    return (hour >= start or hour < end) if start > end else start <= hour < end
+
+
+def _quiet_hours(conn: sqlite3.Connection, policy: ContactPolicy) -> list[tuple]:
+    """Delivered SMS and push whose delivery time falls in the quiet hours of the customer's zone."""
+    from cdp import clock
+
+    slots = conn.execute(
+        f"""SELECT DISTINCT COALESCE(p.country, ''), {AT} FROM sends s
+            LEFT JOIN profiles p ON p.profile_id = s.profile_id
+            WHERE s.status = 'delivered' AND s.channel IN ('sms', 'push')"""
+    ).fetchall()
+    quiet = []
+    for country, at in slots:
+        tz = ZoneInfo(COUNTRY_TIMEZONES.get(country.upper(), "UTC"))
+        if _in_quiet_hours(clock.parse_ts(at).astimezone(tz).hour, policy):
+            quiet.append((country, at))
+    if not quiet:
+        return []
+    out = []
+    for country, at in quiet[:50]:
+        out += conn.execute(
+            f"""SELECT s.send_id, s.profile_id, s.channel, ? AS country, {AT} AS at FROM sends s
+                LEFT JOIN profiles p ON p.profile_id = s.profile_id
+                WHERE s.status = 'delivered' AND s.channel IN ('sms', 'push')
+                  AND COALESCE(p.country, '') = ? AND {AT} = ? LIMIT {SHOW}""",
+            [country, country, at],
+        ).fetchall()
+    return out
+
+
+def promise_violations(db: Any, policy: ContactPolicy | None = None) -> dict[str, list[tuple]]:
+    """Offending rows per check (only the checks that found some)."""
+    policy = policy or ContactPolicy()
+    conn, owned = _conn(db)
+    try:
+        found = {name: conn.execute(sql).fetchall() for name, sql in _checks(policy).items()}
+        found["quiet_hours_at_delivery"] = _quiet_hours(conn, policy)
+    finally:
+        if owned:
+            conn.close()
+    return {name: rows for name, rows in found.items() if rows}
+
+
+def assert_promise_holds(db_path_or_conn: Any, policy: ContactPolicy | None = None) -> None:
+    """Fail, showing a few offending rows per broken check, unless every check finds none."""
+    broken = promise_violations(db_path_or_conn, policy)
+    assert not broken, "the contact-policy promise is broken: " + "; ".join(
+        f"{name}: {len(rows)} rows, e.g. {rows[:SHOW]}" for name, rows in broken.items()
+    )
