@@ -182,6 +182,27 @@ def normalise_offer_kind(value: object) -> OfferKind | None:
     raise UnknownOfferKindError(f"offer kind {str(value)[:60]!r} is not one of: {', '.join(OFFER_KINDS)}")
 
 
+#: Phrases in message copy that promise an offer of a kind, for the kinds that can contradict one
+#: another (`offer_kind_conflicts`). The compliance review rejects copy that names a kind which
+#: contradicts the campaign's own offer.
+OFFER_CUES: dict[OfferKind, tuple[str, ...]] = {
+    OfferKind.LAST_CHANCE: ("last chance", "final chance", "final hours", "ending soon", "last call"),
+    OfferKind.WELCOME: ("welcome",),
+    OfferKind.WINBACK: ("we miss you", "come back", "win back"),
+    OfferKind.EARLY_ACCESS: ("early access", "sneak peek", "first access", "presale", "pre-sale"),
+}
+
+
+def offer_kinds_named(text: str) -> set[OfferKind]:
+    """The offer kinds a piece of message copy promises, by the phrases in `OFFER_CUES`."""
+    lowered = " ".join(text.lower().split())
+    return {
+        kind
+        for kind, cues in OFFER_CUES.items()
+        if any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in cues)
+    }
+
+
 # --- languages -------------------------------------------------------------------------------
 
 #: Languages the product writes messages in (ISO 639-1). A customer whose language is missing or

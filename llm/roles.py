@@ -254,7 +254,15 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
         "upsell": "Ready for more?",
         "launch": "Just launched",
     }
-    opener = hook.get(brief.goal or "", "A note for you")
+    # The offer's own words first (the same OfferKind the plan carries), so copy never promises
+    # another kind of offer than the campaign makes.
+    by_offer = {
+        OfferKind.LAST_CHANCE.value: "Last chance",
+        OfferKind.EARLY_ACCESS.value: "Early access",
+        OfferKind.WELCOME.value: "Welcome aboard",
+        OfferKind.WINBACK.value: "We miss you",
+    }
+    opener = by_offer.get(_offer_kind(brief) or "") or hook.get(brief.goal or "", "A note for you")
     occasion = f" this {brief.occasion}" if brief.occasion else ""
     variants = [
         {

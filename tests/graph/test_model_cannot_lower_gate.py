@@ -71,7 +71,7 @@ def test_the_lying_plan_is_planned_and_every_campaign_stays_marketing(four_runs)
 
 
 def test_nobody_goes_over_the_frequency_cap(four_runs):
-    path, states = four_runs
+    path, _ = four_runs
     # All four runs schedule within one week, so every live send of a customer is in one window.
     over = scalar(
         path,
