@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cdp import clock
+from cdp.vocabulary import SUPPORTED_LANGUAGES
 
 PERSONALIZATION_FIELDS = ("first_name", "favorite_category", "city", "offer", "discount")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -23,12 +24,31 @@ class VariantSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     variant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,47}$")
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    language: str | None = Field(
+        default=None,
+        description="ISO 639-1 code among the supported languages; none for the catch-all variant, which "
+        "is written in the campaign's default language and reaches every customer without a supported one.",
+    )
     category: str | None = Field(default=None, max_length=40)
     tier: Literal["standard", "premium", "vip"] | None = None
     channel: Literal["email", "sms", "push"] | None = None
     subject: str = Field(default="", max_length=150)
     body: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _supported_language(cls, value: object) -> str | None:
+        """Only languages the product writes in: a variant for 'tlh' or '(unknown)' could never be
+        chosen, and customers without a supported language get the default language anyway."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        code = str(value).strip().lower()
+        if code not in SUPPORTED_LANGUAGES:
+            raise ValueError(
+                f"language {str(value)[:20]!r} is not supported (supported: {', '.join(SUPPORTED_LANGUAGES)}); "
+                "leave it empty for the catch-all variant, which customers without a supported language get"
+            )
+        return code
 
     @field_validator("subject", "body")
     @classmethod

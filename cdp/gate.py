@@ -28,8 +28,11 @@ gets one `sends` row (rule 'allowed', consent at that moment, thread/task/agent)
 
 Definitions the rules rely on:
 
-* promotional: `campaigns.promotional = 1`, or the campaign carries an offer (offer_kind or
-  discount_pct): an offer is marketing whatever the flag says, so a flag cannot dodge the cap.
+* promotional: every campaign, unless a person listed its `message_kind` as transactional
+  (`transactional_message_kinds`, written only by `cdp-agents message-kinds`), its row says
+  `promotional = 0` and it carries no offer (offer_kind or discount_pct). The kind list decides; the
+  row's flag and an offer can only make a message promotional, never exempt it. A campaign planned from
+  an objective is always `marketing`, so nothing a model writes can switch the marketing rules off.
 * frequency window: a send at t is allowed only when fewer than `frequency_cap` live promotional sends
   (status scheduled or delivered, any campaign, agent or channel, this run's earlier steps included)
   lie strictly within `frequency_window_days` of t, before or after. That is every window that could
@@ -349,13 +352,24 @@ def decide(
         raise GateError(f"step must be a non-negative integer, got {step!r}")
     cur = conn.execute(
         """SELECT promotional, offer_kind, offer_category, discount_pct, offer_expires_at, budget,
-                  holdout_pct FROM campaigns WHERE campaign_id = ?""",
+                  holdout_pct, EXISTS (SELECT 1 FROM transactional_message_kinds t
+                                       WHERE t.kind = campaigns.message_kind)
+           FROM campaigns WHERE campaign_id = ?""",
         [campaign_id],
     )
     row = cur.fetchone()
     if row is None:
         raise UnknownCampaignError(f"unknown campaign {campaign_id!r}: create it before asking the gate")
-    promo_flag, offer_kind, offer_category, discount_pct, offer_expires_at, budget, holdout_pct = row
+    (
+        promo_flag,
+        offer_kind,
+        offer_category,
+        discount_pct,
+        offer_expires_at,
+        budget,
+        holdout_pct,
+        exempt_kind,
+    ) = row
     if offer_expires_at:
         try:
             offer_expires_at = clock.normalize_ts(offer_expires_at)
@@ -364,7 +378,7 @@ def decide(
                 f"campaign {campaign_id!r} has offer_expires_at {offer_expires_at!r}, not an ISO timestamp"
             ) from exc
     has_offer = offer_kind is not None or discount_pct is not None
-    promotional = bool(promo_flag) or has_offer
+    promotional = bool(promo_flag) or has_offer or not exempt_kind
     holdout = float(policy.holdout_pct if holdout_pct is None else holdout_pct)
     holdout_cut = max(0, min(BUCKETS, round(holdout * BUCKETS / 100)))
     now = clock.now(conn)

@@ -20,6 +20,7 @@ from cdp.errors import CdpError, UnknownCampaignError
 from cdp.gate import CHANNELS, GateResult, run_gate
 from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
+from cdp.vocabulary import effective_language_sql
 
 #: Cells smaller than this are reported but never used to pick a winner.
 MIN_CELL = 100
@@ -410,9 +411,13 @@ def stage_followup(
         channel_sql += f"WHEN p.consent_{pref_c} = 1 THEN '{pref_c}' "
     channel_sql += "WHEN s.channel NOT IN (SELECT value FROM json_each(:paused_c)) THEN s.channel "
     channel_sql += " ".join(f"WHEN p.consent_{c} = 1 THEN '{c}'" for c in options) + " END"
-    variant_sql = """CASE WHEN :pref IS NOT NULL AND EXISTS (
+    # A customer without a supported language reads the campaign's default one (as at launch).
+    language = effective_language_sql(
+        "p.language", "(SELECT default_language FROM campaigns WHERE campaign_id = :cid)"
+    )
+    variant_sql = f"""CASE WHEN :pref IS NOT NULL AND EXISTS (
             SELECT 1 FROM content_variants v WHERE v.campaign_id = :cid AND v.variant_id = :pref
-              AND (v.language IS NULL OR v.language = p.language)
+              AND (v.language IS NULL OR v.language = {language})
               AND (v.category IS NULL OR v.category = p.favorite_category)
               AND (v.tier IS NULL OR v.tier = p.tier)) THEN :pref
         WHEN COALESCE(s.variant, 'default') NOT IN (SELECT value FROM json_each(:paused_v))

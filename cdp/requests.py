@@ -16,6 +16,7 @@ from cdp.db import sqlite_connection
 from cdp.errors import CdpError, UnknownProfileError, UnknownSegmentError
 from cdp.gate import CHANNELS, GateResult, UnknownCampaignError, decide, immediate_transaction
 from cdp.policy import ContactPolicy
+from cdp.vocabulary import DEFAULT_LANGUAGE, effective_language_sql
 
 __all__ = [
     "MAX_EXPLICIT_REQUESTS",
@@ -81,6 +82,13 @@ def _variant_filter(conn: sqlite3.Connection) -> str:
     return "AND (v.status IS NULL OR v.status = 'approved')" if "status" in cols else ""
 
 
+def _default_language(conn: sqlite3.Connection, campaign_id: str) -> str:
+    row = conn.execute(
+        "SELECT default_language FROM campaigns WHERE campaign_id = ?", [campaign_id]
+    ).fetchone()
+    return row[0] if row and row[0] else DEFAULT_LANGUAGE
+
+
 def stage_segment_requests(
     db,
     campaign_id: str,
@@ -100,7 +108,8 @@ def stage_segment_requests(
     list (the gate then stops it with `no_consent`, so the refusal is recorded, not silently dropped).
     Variant (`variant_rule='subgroup'`): the campaign's approved variant matching the member best by
     channel, language, favourite category and tier (a NULL attribute matches anyone; channel weighs
-    most, then language, category, tier; ties by variant_id), else 'default'. Requests already staged
+    most, then language, category, tier; ties by variant_id), else 'default'. A member whose language
+    is missing or unsupported counts as speaking the campaign's `default_language`. Requests already staged
     for the same (campaign, customer, channel, step) are kept as they are (INSERT OR IGNORE).
     """
     conn = sqlite_connection(db)
@@ -141,8 +150,11 @@ def stage_segment_requests(
     # Sub-groups (channel, language, category, tier) are few: the best variant is chosen once per
     # sub-group in a keyed temp table, then every member joins it by key.
     members = "FROM segment_members m JOIN profiles p ON p.profile_id = m.profile_id"
-    combo = f"json_array({channel_case}, p.language, p.favorite_category, p.tier)"
+    # A customer without a supported language is matched as a speaker of the campaign's default one.
+    language = effective_language_sql("p.language", ":default_language")
+    combo = f"json_array({channel_case}, {language}, p.favorite_category, p.tier)"
     params = {
+        "default_language": _default_language(conn, campaign_id),
         "cid": campaign_id,
         "sid": segment_id,
         "step": step,
@@ -158,7 +170,7 @@ def stage_segment_requests(
         conn.execute(
             f"""INSERT INTO temp.stage_combos (combo, variant)
                 SELECT k.combo, {variant_expr} FROM (
-                    SELECT DISTINCT {combo} AS combo, {channel_case} AS channel, p.language,
+                    SELECT DISTINCT {combo} AS combo, {channel_case} AS channel, {language} AS language,
                            p.favorite_category AS category, p.tier {members} WHERE m.segment_id = :sid) k""",
             params,
         )

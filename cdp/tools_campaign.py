@@ -22,6 +22,7 @@ from cdp.db import open_cdp
 from cdp.errors import CdpError
 from cdp.redact import redact
 from cdp.tools_base import json_safe
+from cdp.vocabulary import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, effective_language_sql, offer_kinds_named
 
 
 def _guarded(session, fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -79,9 +80,11 @@ def content_tools(session) -> list[BaseTool]:
             save,
             "save_variants",
             "Store the campaign's message variants. Each variant targets a sub-group by optional "
-            "language (ISO 639-1), category and tier, and has a subject and body template. Use only "
-            "these personalisation fields in braces: {first_name}, {favorite_category}, {city}, "
-            "{offer}, {discount}. Include one catch-all variant with no language/category/tier.",
+            f"language (one of {', '.join(SUPPORTED_LANGUAGES)}), category and tier, and has a subject "
+            "and body template. Use only these personalisation fields in braces: {first_name}, "
+            "{favorite_category}, {city}, {offer}, {discount}. Include one catch-all variant with no "
+            "language/category/tier, written in the campaign's default language: customers whose "
+            "language is unknown or unsupported get it.",
             SaveVariantsArgs,
         )
     ]
@@ -110,15 +113,29 @@ def review_campaign_content(db, campaign_id: str) -> dict[str, Any]:
     languages: set[str] = set()
     if campaign.get("segment_id"):
         where, params = _members_where(campaign["segment_id"])
+        # Customers without a supported language read the campaign's default language.
+        spoken = effective_language_sql("language", "?")
         languages = {
             r[0]
-            for r in db.execute(f"SELECT DISTINCT language FROM customer_360 WHERE {where}", params)
+            for r in db.execute(
+                f"SELECT DISTINCT {spoken} FROM customer_360 WHERE {where}",
+                [campaign.get("default_language") or DEFAULT_LANGUAGE, *params],
+            )
             if r[0]
         }
+    own_kind = campaign.get("offer_kind")
+    contradicting = {
+        r[0]: r[1]
+        for r in db.execute("SELECT kind_b, why FROM offer_kind_conflicts WHERE kind_a = ?", [own_kind])
+    }
     findings = []
     for v in campaign_variants(db, campaign_id):
         text = f"{v['subject'] or ''} {v['body']}"
         problems = [why for pattern, why in BANNED_CLAIMS.items() if re.search(pattern, text, re.I)]
+        for named in sorted(offer_kinds_named(text) & set(contradicting)):
+            problems.append(
+                f"promises a '{named}' offer, but the campaign's offer is '{own_kind}': {contradicting[named]}"
+            )
         for pct in _PCT.findall(text):
             if campaign.get("discount_pct") is None or float(pct) != float(campaign["discount_pct"]):
                 problems.append(
@@ -152,7 +169,8 @@ def compliance_tools(session) -> list[BaseTool]:
             lambda db: review_campaign_content(db, session.campaign_id),
             "review_content",
             "Check every message variant of this campaign against the rules (no absolute or health "
-            "claims, discounts must match the offer, language must fit the audience, SMS length). "
+            "claims, discounts must match the offer, no promise of an offer kind that contradicts the "
+            "campaign's, language must fit the audience, SMS length). "
             "Variants that fail are rejected and will not be sent. Returns the findings.",
             CampaignArgs,
         )

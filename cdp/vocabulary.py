@@ -1,4 +1,5 @@
-"""What the words marketers use mean, as named settings.
+"""What the words marketers use mean: segment words as named settings, and the closed vocabularies
+(message kinds, offer kinds, languages) shared by the plan, the gate's tables and the content agent.
 
 Each word maps to a condition on `customer_360`. The thresholds are settings (environment variables
 `CDP_SEGMENT_<NAME>`), so a team can say what "at-risk" means for its business without touching code.
@@ -7,9 +8,12 @@ Each word maps to a condition on `customer_360`. The thresholds are settings (en
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any, Literal
 
+from cdp.errors import CdpError
 from cdp.settings import Bound, env_name, number, whole
 
 SegmentWord = Literal["at-risk", "lapsed", "new", "high-value", "active", "loyal"]
@@ -62,3 +66,160 @@ class SegmentVocabulary:
             "active": f"days_since_purchase <= {self.active_days}",
             "loyal": f"orders_count >= {self.loyal_min_orders}",
         }
+
+
+# --- message kinds ---------------------------------------------------------------------------
+
+
+class MessageKind(StrEnum):
+    """What a campaign's message is. Only a person decides which kinds are transactional (exempt
+    from the marketing rules), with `cdp-agents message-kinds`; a plan never does."""
+
+    MARKETING = "marketing"
+    ORDER_CONFIRMATION = "order_confirmation"
+    SHIPPING_UPDATE = "shipping_update"
+    PASSWORD_RESET = "password_reset"
+    RECEIPT = "receipt"
+    SERVICE_NOTICE = "service_notice"
+
+
+#: Kinds a person may configure as transactional: every kind but marketing.
+TRANSACTIONAL_CANDIDATES: tuple[str, ...] = tuple(
+    k.value for k in MessageKind if k is not MessageKind.MARKETING
+)
+
+
+# --- offer kinds -----------------------------------------------------------------------------
+
+
+class OfferKind(StrEnum):
+    """The one closed vocabulary of offers, shared by the plan schema, the gate's conflict table
+    (`offer_kinds`, `offer_kind_conflicts`) and the content agent. Words become a member once, in
+    planning, through `normalise_offer_kind`."""
+
+    DISCOUNT = "discount"
+    FREE_SHIPPING = "free_shipping"
+    BUNDLE = "bundle"
+    GIFT = "gift"
+    POINTS = "points"
+    WELCOME = "welcome"
+    WINBACK = "winback"
+    LAST_CHANCE = "last_chance"
+    EARLY_ACCESS = "early_access"
+    LOYALTY_REWARD = "loyalty_reward"
+    FLASH_SALE = "flash_sale"
+    EXCLUSIVE = "exclusive"
+    BIRTHDAY = "birthday"
+    REFERRAL = "referral"
+
+
+OFFER_KINDS: tuple[str, ...] = tuple(k.value for k in OfferKind)
+
+# Near-miss spellings and marketers' words, as slugs (lower case, '_' between words).
+_OFFER_SYNONYMS: dict[str, OfferKind] = {
+    **dict.fromkeys(
+        ("percent_off", "percentage_off", "coupon", "voucher", "promo_code", "markdown", "seasonal", "sale"),
+        OfferKind.DISCOUNT,
+    ),
+    **dict.fromkeys(("free_delivery", "free_postage", "shipping_free"), OfferKind.FREE_SHIPPING),
+    **dict.fromkeys(
+        ("bogo", "buy_one_get_one", "2_for_1", "two_for_one", "2for1", "multi_buy", "multibuy"),
+        OfferKind.BUNDLE,
+    ),
+    **dict.fromkeys(("free_gift", "gift_with_purchase", "free_sample", "bonus_gift"), OfferKind.GIFT),
+    **dict.fromkeys(
+        ("double_points", "bonus_points", "points_bonus", "reward_points", "loyalty_points"), OfferKind.POINTS
+    ),
+    **dict.fromkeys(
+        (
+            "welcome_gift",
+            "welcome_discount",
+            "welcome_code",
+            "first_order_discount",
+            "first_purchase_discount",
+        ),
+        OfferKind.WELCOME,
+    ),
+    **dict.fromkeys(("win_back", "we_miss_you", "come_back"), OfferKind.WINBACK),
+    **dict.fromkeys(
+        ("final_chance", "final_hours", "final_reminder", "ending_soon", "last_call", "last_chance_sale"),
+        OfferKind.LAST_CHANCE,
+    ),
+    **dict.fromkeys(
+        ("sneak_peek", "preview", "vip_preview", "first_access", "pre_order", "presale", "pre_sale"),
+        OfferKind.EARLY_ACCESS,
+    ),
+    **dict.fromkeys(("loyalty", "thank_you_gift", "loyalty_gift"), OfferKind.LOYALTY_REWARD),
+    **dict.fromkeys(
+        ("24_hour_sale", "one_day_sale", "limited_time_offer", "limited_time_deal"), OfferKind.FLASH_SALE
+    ),
+    **dict.fromkeys(("exclusive_deal", "members_only_offer", "private_sale"), OfferKind.EXCLUSIVE),
+    **dict.fromkeys(
+        ("birthday_reward", "birthday_gift", "birthday_treat", "birthday_discount"), OfferKind.BIRTHDAY
+    ),
+    **dict.fromkeys(("refer_a_friend", "referral_bonus"), OfferKind.REFERRAL),
+}
+_OFFER_SUFFIXES = ("_offer", "_deal", "_promotion", "_promo", "_campaign", "_sale", "_reward")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class UnknownOfferKindError(CdpError, ValueError):
+    """An offer word that is not, and does not normalise into, one of the offer kinds."""
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("_", text.strip().lower()).strip("_")
+
+
+def normalise_offer_kind(value: object) -> OfferKind | None:
+    """The `OfferKind` that `value` means ("last chance", "Last-Chance", "Welcome Offer", "bogo").
+
+    None and empty text mean no offer kind. Anything else that does not map raises
+    `UnknownOfferKindError` listing the kinds, so a planner can be asked again: a guess here could
+    hide a contradiction between two offers."""
+    if value is None or isinstance(value, OfferKind):
+        return value
+    slug = _slug(str(value))
+    if not slug:
+        return None
+    for candidate in (slug, *(slug[: -len(s)] for s in _OFFER_SUFFIXES if slug.endswith(s))):
+        if candidate in OFFER_KINDS:
+            return OfferKind(candidate)
+        if candidate in _OFFER_SYNONYMS:
+            return _OFFER_SYNONYMS[candidate]
+    raise UnknownOfferKindError(f"offer kind {str(value)[:60]!r} is not one of: {', '.join(OFFER_KINDS)}")
+
+
+#: Phrases in message copy that promise an offer of a kind, for the kinds that can contradict one
+#: another (`offer_kind_conflicts`). The compliance review rejects copy that names a kind which
+#: contradicts the campaign's own offer.
+OFFER_CUES: dict[OfferKind, tuple[str, ...]] = {
+    OfferKind.LAST_CHANCE: ("last chance", "final chance", "final hours", "ending soon", "last call"),
+    OfferKind.WELCOME: ("welcome",),
+    OfferKind.WINBACK: ("we miss you", "come back", "win back"),
+    OfferKind.EARLY_ACCESS: ("early access", "sneak peek", "first access", "presale", "pre-sale"),
+}
+
+
+def offer_kinds_named(text: str) -> set[OfferKind]:
+    """The offer kinds a piece of message copy promises, by the phrases in `OFFER_CUES`."""
+    lowered = " ".join(text.lower().split())
+    return {
+        kind
+        for kind, cues in OFFER_CUES.items()
+        if any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in cues)
+    }
+
+
+# --- languages -------------------------------------------------------------------------------
+
+#: Languages the product writes messages in (ISO 639-1). A customer whose language is missing or
+#: not in this list gets the campaign's default language.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt", "ja", "pl", "sv", "da")
+DEFAULT_LANGUAGE = "en"
+
+
+def effective_language_sql(column: str, default_sql: str) -> str:
+    """SQL for the language a customer is written to: theirs when supported, else the default."""
+    supported = ", ".join(f"'{code}'" for code in SUPPORTED_LANGUAGES)
+    return f"(CASE WHEN {column} IN ({supported}) THEN {column} ELSE {default_sql} END)"

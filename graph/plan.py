@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cdp.vocabulary import OfferKind, normalise_offer_kind
 
 
 class PlannedTask(BaseModel):
@@ -20,7 +22,11 @@ class PlannedTask(BaseModel):
 
 
 class CampaignSpec(BaseModel):
-    """What the objective says about the campaign itself (offer, channels, budget, timing)."""
+    """What the objective says about the campaign itself (offer, channels, budget, timing).
+
+    Nothing here says whether the campaign is marketing: a campaign planned from an objective always
+    is, and only a person can make a message kind transactional (`cdp-agents message-kinds`).
+    """
 
     model_config = ConfigDict(extra="forbid")
     goal: str | None = Field(default=None, description="retention, win-back, re-engagement, cross-sell, ...")
@@ -28,10 +34,26 @@ class CampaignSpec(BaseModel):
     budget: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     discount_pct: float | None = Field(default=None, ge=0, le=90)
-    offer_kind: str | None = Field(default=None, max_length=40)
+    offer_kind: OfferKind | None = Field(
+        default=None, description="The kind of offer, one of the listed values; none when there is no offer."
+    )
     offer_category: str | None = Field(default=None, max_length=40)
     send_at: str | None = Field(default=None, description="ISO time to send, if the objective says.")
-    promotional: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_promotional(cls, data: Any) -> Any:
+        """Older plans carried a model-written `promotional` flag; it is dropped unread, so no plan
+        can exempt a campaign from the marketing rules."""
+        if isinstance(data, dict) and "promotional" in data:
+            data = {k: v for k, v in data.items() if k != "promotional"}
+        return data
+
+    @field_validator("offer_kind", mode="before")
+    @classmethod
+    def _normalise_offer_kind(cls, value: Any) -> OfferKind | None:
+        """Near-miss words ("last chance", "Welcome Offer") become their kind; others are refused."""
+        return normalise_offer_kind(value)
 
 
 class Plan(BaseModel):

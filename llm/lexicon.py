@@ -363,7 +363,7 @@ DISCOUNT_CUES = _w(
 )
 
 OFFERS: dict[str, tuple[str, ...]] = {
-    "last chance": _w("last chance, final chance, final reminder, ending soon, last call"),
+    "last chance": _w("last chance, final chance, final hours, final reminder, ending soon, last call"),
     "welcome offer": _w(
         "welcome offer, welcome discount, welcome gift, welcome code, first order discount, "
         "first purchase discount"

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from cdp.vocabulary import SUPPORTED_LANGUAGES, OfferKind, normalise_offer_kind
 from llm import roles_lifecycle
 from llm.grammar import Brief, parse_objective
 from llm.scripted import ScriptedRequest, register_role
@@ -169,6 +170,21 @@ def _plan_tasks(brief: Brief, agents: set[str], objective: str) -> list[dict[str
     return tasks
 
 
+def _offer_kind(brief: Brief) -> str | None:
+    """The objective's offer words as one `OfferKind`: the only place planning names an offer.
+
+    A bare discount takes the kind its goal implies (a welcome or win-back discount is that offer),
+    so the gate's kind conflicts see it."""
+    kind = normalise_offer_kind(brief.offer_kind)
+    if kind is None and brief.free_shipping:
+        kind = OfferKind.FREE_SHIPPING
+    if kind is None and brief.discount_pct:
+        kind = {"welcome": OfferKind.WELCOME, "win-back": OfferKind.WINBACK}.get(
+            brief.goal or "", OfferKind.DISCOUNT
+        )
+    return kind.value if kind else None
+
+
 @register_role("supervisor")
 def supervisor(request: ScriptedRequest) -> dict[str, Any]:
     objective = next((t for t in request.human_texts() if not t.startswith("That plan is invalid")), "")
@@ -184,10 +200,9 @@ def supervisor(request: ScriptedRequest) -> dict[str, Any]:
         "budget": brief.budget.amount if brief.budget else None,
         "currency": brief.budget.currency if brief.budget else None,
         "discount_pct": brief.discount_pct,
-        "offer_kind": brief.offer_kind or ("discount" if brief.discount_pct else None),
+        "offer_kind": _offer_kind(brief),
         "offer_category": brief.categories[0] if brief.categories else None,
         "send_at": brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if brief.send_at else None,
-        "promotional": True,
     }
     name = " ".join(filter(None, [brief.occasion, brief.goal, "campaign"])).strip().capitalize()
     return {
@@ -239,7 +254,15 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
         "upsell": "Ready for more?",
         "launch": "Just launched",
     }
-    opener = hook.get(brief.goal or "", "A note for you")
+    # The offer's own words first (the same OfferKind the plan carries), so copy never promises
+    # another kind of offer than the campaign makes.
+    by_offer = {
+        OfferKind.LAST_CHANCE.value: "Last chance",
+        OfferKind.EARLY_ACCESS.value: "Early access",
+        OfferKind.WELCOME.value: "Welcome aboard",
+        OfferKind.WINBACK.value: "We miss you",
+    }
+    opener = by_offer.get(_offer_kind(brief) or "") or hook.get(brief.goal or "", "A note for you")
     occasion = f" this {brief.occasion}" if brief.occasion else ""
     variants = [
         {
@@ -248,7 +271,9 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
             "body": f"{opener}{occasion}: {offer} on {{favorite_category}}. {{offer}}",
         }
     ]
-    for lang in (_upstream(task, "languages") or [])[:4]:
+    # Customers without a supported language get the catch-all, written in the default language.
+    languages = [lang for lang in _upstream(task, "languages") or [] if lang in SUPPORTED_LANGUAGES]
+    for lang in languages[:4]:
         variants.append(
             {
                 "variant_id": f"lang-{lang}",

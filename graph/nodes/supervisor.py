@@ -50,15 +50,18 @@ def upsert_run(
 def create_campaign(
     db, campaign_id: str, thread_id: str, objective: str, plan: Plan, holdout_pct: float
 ) -> None:
-    """Write the planned campaign row once per thread (a re-run of planning changes nothing)."""
+    """Write the planned campaign row once per thread (a re-run of planning changes nothing).
+
+    A campaign planned from an objective is always marketing: the row says so in code, whatever the
+    plan holds, so the gate applies every marketing rule to it."""
     spec = plan.campaign
     now = clock.now_iso(db)
     with db.conn:
         db.execute(
             """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
-                offer_kind, offer_category, discount_pct, budget, currency, holdout_pct, channels, send_at,
-                created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                message_kind, offer_kind, offer_category, discount_pct, budget, currency, holdout_pct,
+                channels, send_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'planned', 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (campaign_id) DO NOTHING""",
             [
                 campaign_id,
@@ -66,8 +69,7 @@ def create_campaign(
                 objective,
                 spec.goal,
                 thread_id,
-                int(spec.promotional),
-                spec.offer_kind,
+                spec.offer_kind.value if spec.offer_kind else None,
                 spec.offer_category,
                 spec.discount_pct,
                 spec.budget,

@@ -63,6 +63,8 @@ profile_st = st.fixed_dictionaries(
 campaign_st = st.fixed_dictionaries(
     {
         "promotional": st.sampled_from((0, 1, 1)),
+        # service_notice is configured transactional below; marketing never is.
+        "message_kind": st.sampled_from(("marketing", "service_notice", "receipt")),
         "offer": st.sampled_from(OFFERS),
         "budget": st.sampled_from((None, None, None, 0.0, 0.01, 0.05, 0.1, 0.3)),
         "holdout_pct": st.sampled_from((None, 0, 0, 10, 50)),
@@ -155,6 +157,11 @@ def _build(template: sqlite3.Connection, sc: dict) -> sqlite_utils.Database:
             "INSERT INTO events (message_id, profile_id, type, ts, properties) VALUES (?,?,?,?,?)", events
         )
         conn.executemany("INSERT INTO traits VALUES (?, ?, ?, ?, ?)", traits)
+        conn.execute(
+            "INSERT INTO transactional_message_kinds (kind, configured_by, configured_at) "
+            "VALUES ('service_notice', 'ops', ?)",
+            [START],
+        )
         for k, c in enumerate(sc["campaigns"]):
             cols = {
                 "campaign_id": f"c{k}",
@@ -163,6 +170,7 @@ def _build(template: sqlite3.Connection, sc: dict) -> sqlite_utils.Database:
                 "created_at": START,
                 "updated_at": START,
                 "promotional": c["promotional"],
+                "message_kind": c["message_kind"],
                 "budget": c["budget"],
                 "holdout_pct": c["holdout_pct"],
                 **c["offer"],
@@ -320,8 +328,8 @@ def test_no_send_ever_breaks_the_contact_policy(template, sc):
 def _check_run(conn: sqlite3.Connection, cid: str, snap: dict, policy: ContactPolicy) -> None:
     """Sends this run created, against the signals at decision time."""
     promo_campaign = conn.execute(
-        "SELECT promotional OR offer_kind IS NOT NULL OR discount_pct IS NOT NULL FROM campaigns "
-        "WHERE campaign_id = ?",
+        "SELECT promotional OR offer_kind IS NOT NULL OR discount_pct IS NOT NULL OR message_kind NOT IN "
+        "(SELECT kind FROM transactional_message_kinds) FROM campaigns WHERE campaign_id = ?",
         [cid],
     ).fetchone()[0]
     new = [

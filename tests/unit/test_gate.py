@@ -227,18 +227,65 @@ def test_frequency_cap_counts_future_sends_earlier_steps_and_all_channels(db):
     assert gate(db, "c3", ["p1"], "push", send_at=at(days=10, hours=1), policy=policy).scheduled == 1
 
 
+def configure_transactional(db, *kinds: str) -> None:
+    """What `cdp-agents message-kinds --transactional` writes: a person's choice, never a plan's."""
+    with db.conn:
+        for kind in kinds:
+            db.execute(
+                "INSERT INTO transactional_message_kinds (kind, configured_by, configured_at) VALUES (?, ?, ?)",
+                [kind, "ops@example.com", NOW],
+            )
+
+
 def test_non_promotional_messages_are_not_capped_or_counted(db):
     policy = ContactPolicy(holdout_pct=0, frequency_cap=1)
     add_profile(db, "p1")
-    add_campaign(db, "service", promotional=0)
-    add_campaign(db, "service2", promotional=0)
+    configure_transactional(db, "service_notice")
+    add_campaign(db, "service", promotional=0, message_kind="service_notice")
+    add_campaign(db, "service2", promotional=0, message_kind="service_notice")
     assert gate(db, "service", ["p1"], policy=policy).scheduled == 1
     assert gate(db, "service2", ["p1"], policy=policy).scheduled == 1
     add_campaign(db, "promo")
     assert gate(db, "promo", ["p1"], policy=policy).scheduled == 1
-    # An offer makes a campaign marketing whatever its flag says: it cannot dodge the cap.
-    add_campaign(db, "sneaky", promotional=0, discount_pct=10)
+    # An offer makes a campaign marketing whatever its flag and kind say: it cannot dodge the cap.
+    add_campaign(db, "sneaky", promotional=0, message_kind="service_notice", discount_pct=10)
     assert gate(db, "sneaky", ["p1"], policy=policy).suppressed == {"frequency_cap": 1}
+
+
+def test_a_promotional_flag_of_zero_exempts_nothing_unless_a_person_configured_the_kind(db):
+    policy = ContactPolicy(holdout_pct=0, frequency_cap=1)
+    add_profile(db, "p1")
+    add_profile(db, "p2")
+    with db.conn:
+        db.execute(
+            "INSERT INTO events (message_id, profile_id, type, ts, properties) VALUES ('t2', 'p2', "
+            "'support_ticket', ?, '{\"ticket_id\": \"T2\"}')",
+            [at(days=-1)],
+        )
+    add_campaign(db, "promo")
+    assert gate(db, "promo", ["p1"], policy=policy).scheduled == 1
+    # The flag alone, or a transactional-sounding kind nobody configured, changes nothing.
+    add_campaign(db, "flag_only", promotional=0)
+    add_campaign(db, "kind_unconfigured", promotional=0, message_kind="order_confirmation")
+    for cid in ("flag_only", "kind_unconfigured"):
+        result = gate(db, cid, ["p1", "p2"], policy=policy)
+        assert (result.scheduled, result.suppressed) == (0, {"frequency_cap": 1, "open_ticket": 1})
+    # A configured kind with the row's flag still at 1 stays marketing: the flag only makes it stricter.
+    configure_transactional(db, "order_confirmation")
+    add_campaign(db, "flag_on", promotional=1, message_kind="order_confirmation")
+    assert gate(db, "flag_on", ["p1"], policy=policy).suppressed == {"frequency_cap": 1}
+    # 'marketing' itself can never be listed as transactional.
+    with pytest.raises(sqlite3.IntegrityError), db.conn:
+        db.execute(
+            "INSERT INTO transactional_message_kinds (kind, configured_by, configured_at) "
+            "VALUES ('marketing', 'x', ?)",
+            [NOW],
+        )
+    assert scalar_sends(db, "flag_only") == scalar_sends(db, "kind_unconfigured") == 0
+
+
+def scalar_sends(db, cid: str) -> int:
+    return db.execute("SELECT count(*) FROM sends WHERE campaign_id = ?", [cid]).fetchone()[0]
 
 
 def test_cancelled_sends_do_not_count_and_cannot_be_revived(db):
@@ -304,7 +351,8 @@ def test_open_ticket_stops_promotion_until_closed(db):
             "'support_ticket', ?, '{\"ticket_id\": \"T2\"}')",
             [at(days=-1)],
         )
-    add_campaign(db, "notice", promotional=0)
+    configure_transactional(db, "service_notice")
+    add_campaign(db, "notice", promotional=0, message_kind="service_notice")
     assert gate(db, "notice", ["p2"]).scheduled == 1
 
 
@@ -343,7 +391,7 @@ def test_each_stopped_customer_gets_exactly_one_reason_by_precedence(db):
 def test_conflicting_discounts_on_the_same_category_suppress_the_later_offer(db):
     for pid in ("p1", "p2"):
         add_profile(db, pid)
-    add_campaign(db, "shoes10", discount_pct=10, offer_category="shoes", offer_kind="seasonal")
+    add_campaign(db, "shoes10", discount_pct=10, offer_category="shoes", offer_kind="discount")
     assert gate(db, "shoes10", ["p1"]).scheduled == 1
     add_campaign(db, "shoes20", discount_pct=20, offer_category="Shoes")
     result = gate(db, "shoes20", ["p1", "p2"])
