@@ -16,7 +16,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Literal
 
 from cdp.db import default_db_path
-from cdp.policy import COST_BOUND, DEFAULT_CHANNEL_COSTS, POLICY_BOUNDS, QUIET_HOURS_RULE, ContactPolicy
+from cdp.policy import COST_BOUND, DEFAULT_CHANNEL_COSTS, POLICY_BOUNDS, ContactPolicy, check_combinations
 from cdp.settings import InvalidSettingError, env_name, number, whole
 
 ENV_PREFIX = "CDP_AGENTS_"
@@ -181,13 +181,7 @@ class Context:
                     )
             elif from_env:
                 setattr(self, f.name, raw)
-        if self.quiet_hours_start == self.quiet_hours_end:
-            start = f"{source['quiet_hours_start']}={self.quiet_hours_start}"
-            raise InvalidSettingError(
-                source["quiet_hours_end"],
-                self.quiet_hours_end,
-                f"must be a whole number between 0 and 23 other than {start}: {QUIET_HOURS_RULE}",
-            )
+        check_combinations(self, source)
         # The gate's own checks, here too, so a bad combination stops the run at its start.
         self.policy()
 

@@ -31,9 +31,9 @@ class CampaignSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     goal: str | None = Field(default=None, description="retention, win-back, re-engagement, cross-sell, ...")
     channels: list[Literal["email", "sms", "push"]] = Field(default_factory=list)
-    budget: float | None = Field(default=None, ge=0)
+    budget: float | None = Field(default=None, ge=0, le=1_000_000_000, allow_inf_nan=False)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    discount_pct: float | None = Field(default=None, ge=0, le=90)
+    discount_pct: float | None = Field(default=None, ge=0, le=90, allow_inf_nan=False)
     offer_kind: OfferKind | None = Field(
         default=None, description="The kind of offer, one of the listed values; none when there is no offer."
     )

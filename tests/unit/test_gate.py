@@ -111,7 +111,7 @@ def prior_send(db, pid: str, when: str, channel: str = "email", **campaign_cols)
     add_campaign(db, cid, **campaign_cols)
     clock.set_clock(db, when)
     try:
-        result = gate(db, cid, [pid], channel, policy=ContactPolicy(holdout_pct=0, frequency_cap=1000))
+        result = gate(db, cid, [pid], channel, policy=ContactPolicy(holdout_pct=0, frequency_cap=21))
     finally:
         clock.set_clock(db, NOW)
     assert result.scheduled == 1, result

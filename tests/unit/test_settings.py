@@ -25,7 +25,7 @@ from tests.graph.helpers import DEFAULT_OBJECTIVE
 # Each setting and the range the error must state. Written out here, not read from the code, so
 # a bound loosened in the code fails this test.
 RANGES: dict[str, str] = {
-    "CDP_AGENTS_FREQUENCY_CAP": "must be a whole number between 1 and 1000",
+    "CDP_AGENTS_FREQUENCY_CAP": "must be a whole number between 1 and 50",
     "CDP_AGENTS_FREQUENCY_WINDOW_DAYS": "must be a whole number between 1 and 365",
     "CDP_AGENTS_COMPLAINT_WINDOW_DAYS": "must be a whole number between 1 and 365",
     "CDP_AGENTS_HOLDOUT_PCT": "must be a number between 0 and 50",

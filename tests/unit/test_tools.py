@@ -370,13 +370,19 @@ def test_errors_reach_the_model_as_error_tool_messages(tools):
 
 def _campaign_fixture(path: str) -> None:
     """Sends as the gate leaves them (staged request, consent granted, rule 'allowed'), then delivery
-    outcomes; the m020 guard refuses any other way in. b's consent is granted only for its send."""
+    outcomes; the m020 guard refuses any other way in. b's consent is granted only for its send.
+    The campaign is a service notice a person made transactional: some of its customers have open
+    tickets, and the m070 guard refuses to deliver a promotion to them."""
     db = open_cdp(path)
     sends = [("a", "email", "A", "delivered"), ("d", "sms", "B", "delivered"), ("b", "email", "A", "failed")]
     at = "2026-11-23T13:00:00Z"
     with db.conn:
-        db.execute("""INSERT INTO campaigns (campaign_id, name, objective, created_at, updated_at)
-                      VALUES ('c1', 'Winback', 'win back', '2026-11-19T00:00:00Z', '2026-11-19T00:00:00Z')""")
+        db.execute("""INSERT INTO transactional_message_kinds (kind, configured_by, configured_at)
+                      VALUES ('service_notice', 'ops', '2026-11-19T00:00:00Z')""")
+        db.execute("""INSERT INTO campaigns (campaign_id, name, objective, promotional, message_kind,
+                                             created_at, updated_at)
+                      VALUES ('c1', 'Winback', 'win back', 0, 'service_notice', '2026-11-19T00:00:00Z',
+                              '2026-11-19T00:00:00Z')""")
         db.execute("UPDATE consents SET status = 'granted' WHERE profile_id = 'b' AND channel = 'email'")
         for i, (pid, channel, variant, status) in enumerate(sends):
             db.execute(
@@ -386,8 +392,8 @@ def _campaign_fixture(path: str) -> None:
             )
             db.execute(
                 """INSERT INTO sends (send_id, campaign_id, profile_id, channel, variant, status,
-                                      idempotency_key, scheduled_for, rule, created_at)
-                   VALUES (?, 'c1', ?, ?, ?, 'scheduled', ?, ?, 'allowed', ?)""",
+                                      idempotency_key, scheduled_for, rule, promotional, created_at)
+                   VALUES (?, 'c1', ?, ?, ?, 'scheduled', ?, ?, 'allowed', 0, ?)""",
                 [f"s{i}", pid, channel, variant, f"k{i}", at, at],
             )
             db.execute("UPDATE sends SET status = ? WHERE send_id = ?", [status, f"s{i}"])
