@@ -65,7 +65,7 @@ def test_a_delivered_send_cannot_be_revived_and_delivered_twice(db):
         "UPDATE sends SET status = 'scheduled' WHERE campaign_id = 'c1'",
         "UPDATE sends SET delivered_at = '2026-11-25T00:00:00Z' WHERE campaign_id = 'c1'",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="written once|cannot be revived"):
+        with pytest.raises(sqlite3.IntegrityError, match=r"written once|cannot be revived"):
             raw(db, sql)
     assert deliver_due(db, until=at(days=2)).delivered == 0
     assert db.execute("SELECT status FROM sends WHERE campaign_id = 'c1'").fetchone()[0] == "delivered"
@@ -102,7 +102,7 @@ def test_a_raw_update_cannot_deliver_a_promotion_to_a_customer_who_must_not_get_
     ],
 )
 def test_a_campaign_offer_is_frozen_once_it_has_live_sends(db, column, value):
-    with pytest.raises(sqlite3.IntegrityError, match="offer .* is fixed"):
+    with pytest.raises(sqlite3.IntegrityError, match=r"offer .* is fixed"):
         raw(db, f"UPDATE campaigns SET {column} = {value} WHERE campaign_id = 'c1'")
     # before any send, a draft's offer may still change
     add_campaign(db, "draft")
