@@ -62,7 +62,8 @@ def durable_graph(db_path: str):
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    """One line on stderr, whatever the message holds (a model's or a library's text may wrap)."""
+    err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -47,6 +47,22 @@ def upsert_run(
         )
 
 
+def plan_problem(exc: BaseException) -> str:
+    """What is wrong with a plan, in one line: each schema error as `field.path: message`, or the
+    validator's own sentence (never a parser's traceback text or troubleshooting link)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ValidationError):
+            parts = [
+                f"{'.'.join(str(p) for p in err.get('loc', ())) or 'plan'}: {err.get('msg', '')}"
+                for err in seen.errors()
+            ]
+            return "; ".join(parts)[:1500]
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).split("For troubleshooting", 1)[0]
+    return " ".join(text.split())[:1500]
+
+
 def create_campaign(
     db, campaign_id: str, thread_id: str, objective: str, plan: Plan, holdout_pct: float
 ) -> None:
@@ -125,7 +141,7 @@ def supervisor(
             plan = candidate
             break
         except (PlanError, ValidationError, ValueError) as exc:
-            problem = str(exc)[:1500]
+            problem = plan_problem(exc)
             messages.append(
                 HumanMessage(redact(f"That plan is invalid: {problem}. Return a corrected plan."))
             )

@@ -58,3 +58,29 @@ def test_policy_from_env_reads_the_run_settings_variables():
     assert policy.channel_costs["sms"] == 0.07 and policy_from_env({}) == ContactPolicy()
     with pytest.raises(InvalidSettingError, match="CDP_AGENTS_HOLDOUT_PCT=abc"):
         policy_from_env({"CDP_AGENTS_HOLDOUT_PCT": "abc"})
+
+
+@pytest.mark.parametrize("budget", [1e23, float("inf"), float("nan"), -1])
+def test_a_plan_budget_must_be_finite_and_bounded(budget):
+    from pydantic import ValidationError
+
+    from graph.plan import CampaignSpec
+
+    with pytest.raises(ValidationError):
+        CampaignSpec(budget=budget)
+
+
+def test_an_absurd_budget_fails_the_run_with_one_line_and_no_campaign(seeded_cdp_path):
+    import sqlite3
+
+    objective = "flash sale by email for all customers with a budget of 99999999999999999999999 EUR"
+    result = CliRunner().invoke(app, ["run", objective, "--db", str(seeded_cdp_path), "--approve", "auto"])
+    assert result.exit_code == 1, result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "budget" in lines[0], result.stderr
+    conn = sqlite3.connect(seeded_cdp_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM sends").fetchone()[0] == 0
+    finally:
+        conn.close()
