@@ -27,6 +27,7 @@ from cdp.ingest import (
     IdentityIn,
     ProfileIn,
     derived_message_id,
+    foreign_tickets,
     live_ids,
     row_context,
     write_consents,
@@ -309,6 +310,7 @@ def import_file(
             if not create_profiles:
                 _require_profiles(conn, models, lines, "import its profile first or pass --create-profiles")
             tuples = [_event_tuple(cast(EventIn, m), now) for m in models]
+            _require_own_tickets(conn, tuples, lines)
             written, skipped, _ = write_events(conn, tuples, now, True, errors)
         conn.execute("COMMIT")
     except BaseException:
@@ -327,6 +329,16 @@ def _event_tuple(m: EventIn, now: str) -> tuple[str, str, str, str, str]:
         ts,
         props,
     )
+
+
+def _require_own_tickets(conn, tuples: list[tuple[str, str, str, str, str]], lines: list[int]) -> None:
+    """Raise ImportRowError for the first event that names another customer's ticket."""
+    merged, _ = live_ids(conn, (t[1] for t in tuples))
+    mapped = [(m, merged.get(pid, pid), kind, ts, props) for m, pid, kind, ts, props in tuples]
+    foreign = foreign_tickets(conn, mapped)
+    if foreign:
+        first = min(foreign)
+        raise ImportRowError(lines[first], foreign[first])
 
 
 def _require_profiles(conn, models: list, lines: list[int], hint: str = "import its profile first") -> None:

@@ -31,6 +31,9 @@ from cdp.migrations.m001_core import CHANNELS, EVENT_TYPES
 
 MAX_ERRORS = 20
 MAX_PROPERTIES_BYTES = 16_384
+#: Largest amount one purchase may carry: a typo or a hostile 1e300 would otherwise own every
+#: lifetime-value ranking (and the high-value audience) for good.
+MAX_PURCHASE_AMOUNT = 1_000_000
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,99}$"
 
 EventType = Literal[
@@ -100,6 +103,8 @@ def clean_properties(event_type: str, properties: Any) -> str:
             raise ValueError(f"a purchase needs a numeric amount, got {amount!r}")
         if amount < 0:
             raise ValueError(f"a purchase amount cannot be negative, got {amount!r}")
+        if amount > MAX_PURCHASE_AMOUNT:
+            raise ValueError(f"a purchase amount may be at most {MAX_PURCHASE_AMOUNT:,}, got {amount!r}")
         props["amount"] = round(float(amount), 2)
         category = props.get("category")
         if not isinstance(category, str) or not category.strip():
@@ -107,8 +112,12 @@ def clean_properties(event_type: str, properties: Any) -> str:
         props["category"] = category.strip()
     elif event_type == "unsubscribe" and props.get("channel", "email") not in CHANNELS:
         raise ValueError(f"unsubscribe channel must be one of {', '.join(CHANNELS)}")
-    elif event_type == "support_ticket" and props.get("status", "open") not in ("open", "closed"):
-        raise ValueError("a support_ticket status must be open or closed")
+    elif event_type == "support_ticket":
+        if props.get("status", "open") not in ("open", "closed"):
+            raise ValueError("a support_ticket status must be open or closed")
+        ticket_id = props.get("ticket_id")
+        if ticket_id is not None and (not isinstance(ticket_id, str) or not ticket_id.strip()):
+            raise ValueError(f"a support_ticket ticket_id must be non-empty text, got {ticket_id!r}")
     try:
         text = json.dumps(props, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -283,6 +292,10 @@ class IdentityIn(_Row):
     @model_validator(mode="after")
     def _normalize(self) -> IdentityIn:
         self.value = normalize_identifier(self.kind, self.value)
+        # Only a phone's own syntax starts with "+" (and normalisation leaves digits after it);
+        # every other kind is text a spreadsheet must not run.
+        if self.kind != "phone":
+            _text_field(self.value, "value")
         if self.seen_at:
             self.seen_at = clean_ts(self.seen_at, "seen_at")
         return self
@@ -349,16 +362,55 @@ def _note(errors: list[str], message: str) -> None:
         errors.append(message)
 
 
+def foreign_tickets(conn, events: Sequence[tuple[str, str, str, str, str]]) -> dict[int, str]:
+    """Index -> reason for each `support_ticket` event (message_id, profile_id, type, ts, properties)
+    that names a ticket of another customer: one stored for an unrelated profile, or opened by an
+    earlier event of the same list for another profile. Profile ids must be live (masters).
+
+    Only the ticket's own customer may close it: otherwise one event lifts another customer's
+    `open_ticket` pause. m068's triggers refuse the same for any other writer.
+    """
+    wanted = [
+        (i, pid, str(json.loads(props).get("ticket_id") or message_id))
+        for i, (message_id, pid, event_type, _, props) in enumerate(events)
+        if event_type == "support_ticket"
+    ]
+    if not wanted:
+        return {}
+    ticket_ids = list(dict.fromkeys(t for _, _, t in wanted))
+    owners: dict[str, str] = {}
+    for start in range(0, len(ticket_ids), 900):
+        chunk = ticket_ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        owners.update(
+            conn.execute(f"SELECT ticket_id, profile_id FROM tickets WHERE ticket_id IN ({marks})", chunk)
+        )
+    masters = masters_of(conn, list(owners.values()) + [pid for _, pid, _ in wanted])
+    foreign: dict[int, str] = {}
+    for i, pid, ticket_id in wanted:
+        owner = owners.setdefault(ticket_id, pid)
+        if masters.get(owner, owner) != masters.get(pid, pid):
+            foreign[i] = (
+                f"ticket_id {ticket_id!r} belongs to another profile; an event may only change its own tickets"
+            )
+    return foreign
+
+
 def write_events(
     conn, valid: Sequence[tuple[str, str, str, str, str]], now: str, create_missing: bool, errors: list[str]
 ) -> tuple[int, int, int]:
     """Insert validated event tuples in the open transaction; returns (inserted, duplicates, rejected)."""
     merged, live = live_ids(conn, (v[1] for v in valid))
+    mapped = [(m, merged.get(pid, pid), t, ts, props) for m, pid, t, ts, props in valid]
+    foreign = foreign_tickets(conn, mapped)
     first_seen: dict[str, str] = {}
     ready = []
     rejected = 0
-    for message_id, pid, event_type, ts, props in valid:
-        pid = merged.get(pid, pid)
+    for n, (message_id, pid, event_type, ts, props) in enumerate(mapped):
+        if n in foreign:
+            rejected += 1
+            _note(errors, f"event {message_id}: {foreign[n]}")
+            continue
         if pid not in live:
             if not create_missing:
                 rejected += 1
@@ -569,6 +621,7 @@ __all__: Sequence[str] = (
     "add_identities",
     "clean_properties",
     "event_tuple",
+    "foreign_tickets",
     "ingest_events",
     "row_context",
     "upsert_consents",
