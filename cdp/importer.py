@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from cdp import clock
 from cdp.errors import CdpError, ImportRowError
+from cdp.event_owner import foreign_tickets, taken_message_ids
 from cdp.identity import resolve_identities
 from cdp.ingest import (
     ConsentIn,
@@ -27,7 +28,6 @@ from cdp.ingest import (
     IdentityIn,
     ProfileIn,
     derived_message_id,
-    foreign_tickets,
     live_ids,
     row_context,
     write_consents,
@@ -332,13 +332,14 @@ def _event_tuple(m: EventIn, now: str) -> tuple[str, str, str, str, str]:
 
 
 def _require_own_tickets(conn, tuples: list[tuple[str, str, str, str, str]], lines: list[int]) -> None:
-    """Raise ImportRowError for the first event that names another customer's ticket."""
+    """Raise ImportRowError for the first event that names another customer's ticket or reuses the
+    message_id of another customer's event (it would be skipped as a duplicate)."""
     merged, _ = live_ids(conn, (t[1] for t in tuples))
     mapped = [(m, merged.get(pid, pid), kind, ts, props) for m, pid, kind, ts, props in tuples]
-    foreign = foreign_tickets(conn, mapped)
-    if foreign:
-        first = min(foreign)
-        raise ImportRowError(lines[first], foreign[first])
+    problems = {**foreign_tickets(conn, mapped), **taken_message_ids(conn, mapped)}
+    if problems:
+        first = min(problems)
+        raise ImportRowError(lines[first], problems[first])
 
 
 def _require_profiles(conn, models: list, lines: list[int], hint: str = "import its profile first") -> None:

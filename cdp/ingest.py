@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cdp import clock
+from cdp.event_owner import PROTECTIVE_TYPES, foreign_tickets, taken_message_ids
 from cdp.identity import (
     IdentitySettings,
     ResolutionResult,
@@ -362,54 +363,26 @@ def _note(errors: list[str], message: str) -> None:
         errors.append(message)
 
 
-def foreign_tickets(conn, events: Sequence[tuple[str, str, str, str, str]]) -> dict[int, str]:
-    """Index -> reason for each `support_ticket` event (message_id, profile_id, type, ts, properties)
-    that names a ticket of another customer: one stored for an unrelated profile, or opened by an
-    earlier event of the same list for another profile. Profile ids must be live (masters).
-
-    Only the ticket's own customer may close it: otherwise one event lifts another customer's
-    `open_ticket` pause. m068's triggers refuse the same for any other writer.
-    """
-    wanted = [
-        (i, pid, str(json.loads(props).get("ticket_id") or message_id))
-        for i, (message_id, pid, event_type, _, props) in enumerate(events)
-        if event_type == "support_ticket"
-    ]
-    if not wanted:
-        return {}
-    ticket_ids = list(dict.fromkeys(t for _, _, t in wanted))
-    owners: dict[str, str] = {}
-    for start in range(0, len(ticket_ids), 900):
-        chunk = ticket_ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        owners.update(
-            conn.execute(f"SELECT ticket_id, profile_id FROM tickets WHERE ticket_id IN ({marks})", chunk)
-        )
-    masters = masters_of(conn, list(owners.values()) + [pid for _, pid, _ in wanted])
-    foreign: dict[int, str] = {}
-    for i, pid, ticket_id in wanted:
-        owner = owners.setdefault(ticket_id, pid)
-        if masters.get(owner, owner) != masters.get(pid, pid):
-            foreign[i] = (
-                f"ticket_id {ticket_id!r} belongs to another profile; an event may only change its own tickets"
-            )
-    return foreign
-
-
 def write_events(
     conn, valid: Sequence[tuple[str, str, str, str, str]], now: str, create_missing: bool, errors: list[str]
 ) -> tuple[int, int, int]:
     """Insert validated event tuples in the open transaction; returns (inserted, duplicates, rejected)."""
     merged, live = live_ids(conn, (v[1] for v in valid))
     mapped = [(m, merged.get(pid, pid), t, ts, props) for m, pid, t, ts, props in valid]
+    taken = taken_message_ids(conn, mapped)
+    for n in taken:  # an unsubscribe or complaint still counts, under an id of its own content
+        message_id, pid, event_type, ts, props = mapped[n]
+        if event_type in PROTECTIVE_TYPES:
+            mapped[n] = (derived_message_id(pid, event_type, ts, props), pid, event_type, ts, props)
     foreign = foreign_tickets(conn, mapped)
     first_seen: dict[str, str] = {}
     ready = []
     rejected = 0
     for n, (message_id, pid, event_type, ts, props) in enumerate(mapped):
-        if n in foreign:
+        reason = foreign.get(n) or (taken.get(n) if event_type not in PROTECTIVE_TYPES else None)
+        if reason:
             rejected += 1
-            _note(errors, f"event {message_id}: {foreign[n]}")
+            _note(errors, f"event {message_id}: {reason}")
             continue
         if pid not in live:
             if not create_missing:
@@ -621,7 +594,6 @@ __all__: Sequence[str] = (
     "add_identities",
     "clean_properties",
     "event_tuple",
-    "foreign_tickets",
     "ingest_events",
     "row_context",
     "upsert_consents",

@@ -118,7 +118,7 @@ def import_(
         raise ImportFileError(f"no such file: {file}")
     if not file.is_file():  # a device or a pipe would be read forever or block
         raise ImportFileError(f"{file} is not a regular file")
-    target = db or default_db_path()
+    target = Path(db or default_db_path())
     created = _absent(target)
     cdp = _open(target)
     done = False

@@ -157,3 +157,51 @@ def test_unsubscribes_and_complaints_change_only_the_profile_they_name(cdp_db):
     counts = dict(cdp_db.execute("SELECT profile_id, complaints_count FROM profiles").fetchall())
     assert counts == {"a": 1, "b": 0, "c": 0}
     assert _ticket(cdp_db) == ("b", "open")
+
+
+def test_another_customers_message_id_cannot_swallow_an_unsubscribe(cdp_db):
+    """A page view for `a` claims the message id that `b`'s unsubscribe later carries: the
+    unsubscribe still revokes `b`'s consent (stored under an id of its own content), and an ordinary
+    event reusing the id is rejected, not counted as a duplicate."""
+    _setup(cdp_db)
+    cdp_db.conn.execute(
+        "INSERT INTO consents (profile_id, channel, status, updated_at, source) "
+        "VALUES ('b', 'email', 'granted', '2026-11-01T00:00:00Z', 't')"
+    )
+    cdp_db.conn.commit()
+    assert (
+        ingest_events(cdp_db, [{"message_id": "m-1", "profile_id": "a", "type": "page_view"}]).inserted == 1
+    )
+    res = ingest_events(
+        cdp_db,
+        [
+            {"message_id": "m-1", "profile_id": "b", "type": "unsubscribe", "ts": "2026-11-22T00:00:00Z"},
+            {"message_id": "m-1", "profile_id": "c", "type": "page_view"},
+            {"message_id": "m-1", "profile_id": "a", "type": "page_view"},  # a's own re-send
+        ],
+    )
+    assert (res.inserted, res.duplicates, res.rejected) == (1, 1, 1), res
+    assert "already used by an event of another profile" in res.errors[0]
+    status = cdp_db.execute("SELECT status FROM consents WHERE profile_id = 'b' AND channel = 'email'")
+    assert status.fetchone()[0] == "revoked"
+    assert cdp_db.execute("SELECT count(*) FROM events WHERE profile_id = 'c'").fetchone()[0] == 0
+
+
+def test_import_refuses_a_line_reusing_another_customers_message_id(tmp_path):
+    db_path = tmp_path / "cdp.db"
+    db = open_cdp(db_path)
+    _setup(db)
+    ingest_events(db, [{"message_id": "m-1", "profile_id": "a", "type": "page_view"}])
+    db.conn.close()
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        json.dumps(
+            {"message_id": "m-1", "profile_id": "b", "type": "unsubscribe", "ts": "2026-11-22T00:00:00Z"}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["import", str(events), "--db", str(db_path)])
+    assert result.exit_code == 1, result.output
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and "line 1" in err[0] and "already used" in err[0], err
