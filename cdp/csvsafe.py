@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from cdp.input_checks import FORMULA_PREFIXES
+from cdp.input_checks import starts_like_formula
 
 __all__ = ["neutralise", "write_csv"]
 
@@ -21,11 +21,13 @@ __all__ = ["neutralise", "write_csv"]
 def neutralise(value: Any) -> Any:
     """The cell as a spreadsheet should show it: text with a formula prefix gets a leading `'`.
 
+    Blanks before the prefix (spaces, a no-break space, a tab) do not hide it: spreadsheets skip them.
+
     Numbers stay numbers (a negative amount is data, not a formula); None becomes an empty cell.
     """
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and starts_like_formula(value):
         return "'" + value
     return value
 

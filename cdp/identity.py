@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -86,13 +87,16 @@ class ResolutionResult:
 def normalize_identifier(kind: str, value: object) -> str:
     """The stored form of an identifier: emails lower-cased, phones without spaces or punctuation.
 
-    Raises ValueError naming the problem, so importers can report the line.
+    Every kind is first put in Unicode compatibility form (NFKC) and every decimal digit of any
+    script becomes its ASCII digit, so a full-width `＋１５５５…` or Arabic-Indic digits match the
+    ASCII number they stand for (otherwise one person would get two profiles and two caps). A phone
+    must then be ASCII digits. Raises ValueError naming the problem, so importers can report the line.
     """
     if kind not in IDENTITY_KINDS:
         raise ValueError(f"unknown identifier kind {kind!r}; expected one of {', '.join(IDENTITY_KINDS)}")
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise ValueError(f"{kind} must be text, got {type(value).__name__}")
-    text = str(value).strip()
+    text = _ascii_digits(unicodedata.normalize("NFKC", str(value))).strip()
     if kind == "email":
         text = text.lower()
         local, _, domain = text.partition("@")
@@ -103,13 +107,20 @@ def normalize_identifier(kind: str, value: object) -> str:
         if text.startswith("00"):
             text = "+" + text[2:]
         digits = text[1:] if text.startswith("+") else text
-        if not digits.isdigit() or not 6 <= len(digits) <= 15:
+        if not (digits.isascii() and digits.isdigit()) or not 6 <= len(digits) <= 15:
             raise ValueError(f"not a phone number: {_mask(text)}")
     if not text:
         raise ValueError(f"{kind} is empty")
     if len(text) > MAX_IDENTIFIER_LENGTH:
         raise ValueError(f"{kind} is longer than {MAX_IDENTIFIER_LENGTH} characters")
     return text
+
+
+def _ascii_digits(text: str) -> str:
+    """`text` with each decimal digit of any script (category Nd) as the ASCII digit of its value."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
 
 
 def _mask(text: str) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from cdp import clock
 from cdp.errors import CdpError, ImportRowError
+from cdp.event_owner import foreign_tickets, taken_message_ids
 from cdp.identity import resolve_identities
 from cdp.ingest import (
     ConsentIn,
@@ -309,6 +310,7 @@ def import_file(
             if not create_profiles:
                 _require_profiles(conn, models, lines, "import its profile first or pass --create-profiles")
             tuples = [_event_tuple(cast(EventIn, m), now) for m in models]
+            _require_own_tickets(conn, tuples, lines)
             written, skipped, _ = write_events(conn, tuples, now, True, errors)
         conn.execute("COMMIT")
     except BaseException:
@@ -327,6 +329,17 @@ def _event_tuple(m: EventIn, now: str) -> tuple[str, str, str, str, str]:
         ts,
         props,
     )
+
+
+def _require_own_tickets(conn, tuples: list[tuple[str, str, str, str, str]], lines: list[int]) -> None:
+    """Raise ImportRowError for the first event that names another customer's ticket or reuses the
+    message_id of another customer's event (it would be skipped as a duplicate)."""
+    merged, _ = live_ids(conn, (t[1] for t in tuples))
+    mapped = [(m, merged.get(pid, pid), kind, ts, props) for m, pid, kind, ts, props in tuples]
+    problems = {**foreign_tickets(conn, mapped), **taken_message_ids(conn, mapped)}
+    if problems:
+        first = min(problems)
+        raise ImportRowError(lines[first], problems[first])
 
 
 def _require_profiles(conn, models: list, lines: list[int], hint: str = "import its profile first") -> None:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cdp import clock
+from cdp.event_owner import PROTECTIVE_TYPES, foreign_tickets, taken_message_ids
 from cdp.identity import (
     IdentitySettings,
     ResolutionResult,
@@ -31,6 +32,9 @@ from cdp.migrations.m001_core import CHANNELS, EVENT_TYPES
 
 MAX_ERRORS = 20
 MAX_PROPERTIES_BYTES = 16_384
+#: Largest amount one purchase may carry: a typo or a hostile 1e300 would otherwise own every
+#: lifetime-value ranking (and the high-value audience) for good.
+MAX_PURCHASE_AMOUNT = 1_000_000
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,99}$"
 
 EventType = Literal[
@@ -100,6 +104,8 @@ def clean_properties(event_type: str, properties: Any) -> str:
             raise ValueError(f"a purchase needs a numeric amount, got {amount!r}")
         if amount < 0:
             raise ValueError(f"a purchase amount cannot be negative, got {amount!r}")
+        if amount > MAX_PURCHASE_AMOUNT:
+            raise ValueError(f"a purchase amount may be at most {MAX_PURCHASE_AMOUNT:,}, got {amount!r}")
         props["amount"] = round(float(amount), 2)
         category = props.get("category")
         if not isinstance(category, str) or not category.strip():
@@ -107,8 +113,12 @@ def clean_properties(event_type: str, properties: Any) -> str:
         props["category"] = category.strip()
     elif event_type == "unsubscribe" and props.get("channel", "email") not in CHANNELS:
         raise ValueError(f"unsubscribe channel must be one of {', '.join(CHANNELS)}")
-    elif event_type == "support_ticket" and props.get("status", "open") not in ("open", "closed"):
-        raise ValueError("a support_ticket status must be open or closed")
+    elif event_type == "support_ticket":
+        if props.get("status", "open") not in ("open", "closed"):
+            raise ValueError("a support_ticket status must be open or closed")
+        ticket_id = props.get("ticket_id")
+        if ticket_id is not None and (not isinstance(ticket_id, str) or not ticket_id.strip()):
+            raise ValueError(f"a support_ticket ticket_id must be non-empty text, got {ticket_id!r}")
     try:
         text = json.dumps(props, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -283,6 +293,10 @@ class IdentityIn(_Row):
     @model_validator(mode="after")
     def _normalize(self) -> IdentityIn:
         self.value = normalize_identifier(self.kind, self.value)
+        # Only a phone's own syntax starts with "+" (and normalisation leaves digits after it);
+        # every other kind is text a spreadsheet must not run.
+        if self.kind != "phone":
+            _text_field(self.value, "value")
         if self.seen_at:
             self.seen_at = clean_ts(self.seen_at, "seen_at")
         return self
@@ -354,11 +368,22 @@ def write_events(
 ) -> tuple[int, int, int]:
     """Insert validated event tuples in the open transaction; returns (inserted, duplicates, rejected)."""
     merged, live = live_ids(conn, (v[1] for v in valid))
+    mapped = [(m, merged.get(pid, pid), t, ts, props) for m, pid, t, ts, props in valid]
+    taken = taken_message_ids(conn, mapped)
+    for n in taken:  # an unsubscribe or complaint still counts, under an id of its own content
+        message_id, pid, event_type, ts, props = mapped[n]
+        if event_type in PROTECTIVE_TYPES:
+            mapped[n] = (derived_message_id(pid, event_type, ts, props), pid, event_type, ts, props)
+    foreign = foreign_tickets(conn, mapped)
     first_seen: dict[str, str] = {}
     ready = []
     rejected = 0
-    for message_id, pid, event_type, ts, props in valid:
-        pid = merged.get(pid, pid)
+    for n, (message_id, pid, event_type, ts, props) in enumerate(mapped):
+        reason = foreign.get(n) or (taken.get(n) if event_type not in PROTECTIVE_TYPES else None)
+        if reason:
+            rejected += 1
+            _note(errors, f"event {message_id}: {reason}")
+            continue
         if pid not in live:
             if not create_missing:
                 rejected += 1

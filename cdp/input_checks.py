@@ -28,10 +28,22 @@ FUTURE_SKEW = timedelta(minutes=5)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
-# C0 (NUL, ESC ...), DEL, C1 and the bidi embeddings, overrides and isolates.
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# Every Unicode format character (category Cf) but the zero-width joiner and non-joiner, which
+# emoji and Indic or Persian names need: marks (LRM, RLM, ALM), zero-width space, word joiner,
+# invisible operators, a BOM inside the text, interlinear annotations, tag characters, and the
+# line and paragraph separators (Zl, Zp). None is visible, so each can disguise a name or split a
+# word a filter looks for. A test checks this list against `unicodedata` for every code point.
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
+    "\u2028\u2029\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+# C0 (NUL, ESC ...), DEL, C1, the bidi embeddings, overrides and isolates, and the format characters.
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]")
 # The same, but tab, line feed and carriage return are allowed (free text such as a ticket body).
-_CONTROL_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]")
+# What a spreadsheet skips before it looks for a formula's first character.
+_LEADING_BLANK = re.compile(r"^\s*")
 _C0_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL"}
 
 
@@ -68,11 +80,20 @@ def check_text(value: str, *, multiline: bool = False, formula: bool = True) -> 
     bad = control_char(value, multiline=multiline)
     if bad is not None:
         raise ValueError(f"the control character {describe_char(bad)} is not allowed")
-    if formula and value.startswith(FORMULA_PREFIXES):
+    if formula and starts_like_formula(value):
+        first = value.lstrip()[:1] or value[:1]
         raise ValueError(
-            f"text may not start with {value[0]!r}: a spreadsheet would run it as a formula ({value[:20]!r})"
+            f"text may not start with {first!r}: a spreadsheet would run it as a formula ({value[:20]!r})"
         )
     return value
+
+
+def starts_like_formula(value: str) -> bool:
+    """True if a spreadsheet would read `value` as a formula: a formula prefix, also after blanks
+    (spaces, a no-break space, tabs or line breaks that a spreadsheet skips)."""
+    return value.startswith(FORMULA_PREFIXES) or _LEADING_BLANK.sub("", value, count=1).startswith(
+        FORMULA_PREFIXES
+    )
 
 
 def check_json(value: Any, *, strings: bool = True) -> Any:

@@ -13,13 +13,20 @@ from contextlib import contextmanager
 
 from cdp.migrations.m001_core import CHANNELS, ENGAGEMENT_TYPES, STATEMENTS
 from cdp.migrations.m011_day_numbers import DAY_COLUMNS
+from cdp.migrations.m068_ticket_owner import STATEMENTS as TICKET_OWNER_STATEMENTS
 
 _ENGAGEMENT = "(" + ", ".join(f"'{t}'" for t in ENGAGEMENT_TYPES) + ")"
 
-#: The aggregate triggers exactly as m001 creates them, by name (the SQL is m001's own text).
+#: The aggregate triggers exactly as the migrations create them, by name: m001's own text, and
+#: m068's `events_ticket` (a ticket changes only by its own customer's events) in place of m001's.
 TRIGGERS: dict[str, str] = {
     m.group(1): sql for sql in STATEMENTS if (m := re.match(r"\s*CREATE TRIGGER (\w+)", sql)) is not None
 }
+TRIGGERS.update(
+    (m.group(1), sql)
+    for sql in TICKET_OWNER_STATEMENTS
+    if (m := re.match(r"\s*CREATE TRIGGER (\w+)", sql)) is not None and m.group(1) in TRIGGERS
+)
 
 #: The columns of `profiles` that `recompute` rebuilds.
 AGGREGATE_COLUMNS = (

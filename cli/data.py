@@ -104,7 +104,10 @@ def import_(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Import profiles, identities, consents or events: every row is checked first, then all or nothing."""
+    """Import profiles, identities, consents or events: every row is checked first, then all or nothing.
+
+    An import that fails into a path where no CDP was leaves no file behind.
+    """
     from cdp.importer import KINDS, ImportFileError, import_file
 
     if kind is not None and kind not in KINDS:
@@ -115,17 +118,37 @@ def import_(
         raise ImportFileError(f"no such file: {file}")
     if not file.is_file():  # a device or a pipe would be read forever or block
         raise ImportFileError(f"{file} is not a regular file")
-    cdp = _open(db)
+    target = Path(db or default_db_path())
+    created = _absent(target)
+    cdp = _open(target)
+    done = False
     try:
         result = import_file(cdp, file, kind, create_profiles=create_profiles)  # type: ignore[arg-type]
+        done = True
     finally:
         cdp.conn.close()
+        if created and not done:
+            _remove_cdp(target)
     merged = f", {result.merged} profiles merged" if result.merged else ""
     Console().print(
         f"Imported {result.kind} from {_shown(file.name)}: {result.rows} rows, {result.written} written, "
         f"{result.skipped} already present or older{merged}.",
         highlight=False,
     )
+
+
+_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _absent(path: Path) -> bool:
+    """True if neither the CDP file nor any of its SQLite side files exists yet."""
+    return not any(Path(f"{path}{side}").exists() for side in _SIDE_FILES)
+
+
+def _remove_cdp(path: Path) -> None:
+    """Remove the CDP a failed import created, so the user is left where they started."""
+    for side in _SIDE_FILES:
+        Path(f"{path}{side}").unlink(missing_ok=True)
 
 
 @_user_errors
