@@ -38,13 +38,13 @@ _EMAIL = re.compile(
     r"|\[[0-9A-Fa-f.:]{3,45}\]|[^\W\d_][\w-]{0,62})(?![\w-])"
 )
 _IBAN_COUNTRIES = (
-    "AD AE AL AT AZ BA BE BG BH BI BR BY CH CR CY CZ DE DJ DK DO EE EG ES FI FK FO FR GB GE GI GL GR GT "
-    "HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV LY MC MD ME MK MN MR MT MU NI NL NO OM PK PL PS PT "
-    "QA RO RS RU SA SC SD SE SI SK SM SO ST SV TL TN TR UA VA VG XK YE"
-).split()
+    "AD|AE|AL|AT|AZ|BA|BE|BG|BH|BI|BR|BY|CH|CR|CY|CZ|DE|DJ|DK|DO|EE|EG|ES|FI|FK|FO|FR|GB|GE|GI|"
+    "GL|GR|GT|HR|HU|IE|IL|IQ|IS|IT|JO|KW|KZ|LB|LC|LI|LT|LU|LV|LY|MC|MD|ME|MK|MN|MR|MT|MU|NI|NL|"
+    "NO|OM|PK|PL|PS|PT|QA|RO|RS|RU|SA|SC|SD|SE|SI|SK|SM|SO|ST|SV|TL|TN|TR|UA|VA|VG|XK|YE"
+)
 # Country, two check digits, then 11-30 letters or digits: unbroken or in groups of four (any case).
 _IBAN = re.compile(
-    r"(?<![A-Za-z0-9])(?i:" + "|".join(_IBAN_COUNTRIES) + r")\d{2}"
+    r"(?<![A-Za-z0-9])(?i:" + _IBAN_COUNTRIES + r")\d{2}"
     r"(?:[A-Za-z0-9]{11,30}|(?:[\x20\-.]{0,2}[A-Za-z0-9]{4}){2,7}(?:[\x20\-.]{0,2}[A-Za-z0-9]{1,3})?)"
     r"(?![A-Za-z0-9])"
 )
@@ -140,6 +140,18 @@ def _card_layout_ok(raw: str) -> bool:
         return False
     seps = set(_GROUP.split(raw)[1:-1])
     return len(seps) <= 1 and not ("." in raw and len(groups) < 3)
+
+
+def _card_end(raw: str) -> int:
+    """Length of the card number `raw` starts with (0 if none): a match may run into the next number."""
+    for group in reversed(list(_GROUP.finditer(raw))):
+        head = raw[: group.end()]
+        digits = _NOT_DIGIT.sub("", head)
+        if len(digits) < 13:
+            return 0
+        if len(digits) <= 19 and _card_layout_ok(head) and _luhn(digits):
+            return len(head)
+    return 0
 
 
 def _iban_ok(raw: str) -> bool:
@@ -257,8 +269,9 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         if end:
             take(m.start(), m.start() + end, "iban")
     for m in list(_CARD.finditer(work)):
-        if _card_layout_ok(m.group(0)) and _luhn(_NOT_DIGIT.sub("", m.group(0))):
-            take(m.start(), m.end(), "card")
+        end = _card_end(m.group(0))
+        if end:
+            take(m.start(), m.start() + end, "card")
     for m in list(_INTERNATIONAL.finditer(work)):
         if _international_ok(m.group(0)):
             take(m.start(), m.end(), "phone")
