@@ -189,13 +189,14 @@ def _international_ok(raw: str) -> bool:
 def _layout_ok(sizes: list[int], first: str) -> bool:
     """Whether digit groups of these sizes are laid out like a national phone number.
 
-    With a trunk zero: an area code of up to 5 digits, then groups of 2-8. Without: a North American or
+    With a trunk zero: nine digits or more, an area code of up to 5 digits, then groups of 2-8. Without: a North American or
     southern European layout (an optional leading 1, a group of three, then groups of 2-4 ending in
     four digits, or 3-2-2-2). Runs of one- and two-digit groups (age bands, hours, codes), four-digit
     groups (ranges, splits) and order numbers are not phone numbers.
     """
     if first == "0":
-        return sizes[0] <= 5 and all(2 <= s <= 8 for s in sizes[1:])
+        rest = 3 if sizes[0] == 1 else 2  # a lone trunk zero: "0-7946-095812"
+        return sum(sizes) >= 9 and sizes[0] <= 5 and all(rest <= s <= 8 for s in sizes[1:])
     if sizes[0] == 1 and first == "1" and len(sizes) > 2:
         sizes = sizes[1:]
     if sizes[0] != 3 or not all(2 <= s <= 4 for s in sizes[1:]):
