@@ -189,14 +189,17 @@ def _international_ok(raw: str) -> bool:
 def _layout_ok(sizes: list[int], first: str) -> bool:
     """Whether digit groups of these sizes are laid out like a national phone number.
 
-    With a trunk zero: nine digits or more, an area code of up to 5 digits, then groups of 2-8. Without: a North American or
+    With a trunk zero: nine digits or more, an area code of up to 6 digits, then groups of 2-8; with
+    an area code in brackets, eight or more. Without: a North American or
     southern European layout (an optional leading 1, a group of three, then groups of 2-4 ending in
     four digits, or 3-2-2-2). Runs of one- and two-digit groups (age bands, hours, codes), four-digit
     groups (ranges, splits) and order numbers are not phone numbers.
     """
     if first == "0":
         rest = 3 if sizes[0] == 1 else 2  # a lone trunk zero: "0-7946-095812"
-        return sum(sizes) >= 9 and sizes[0] <= 5 and all(rest <= s <= 8 for s in sizes[1:])
+        return sum(sizes) >= 9 and sizes[0] <= 6 and all(rest <= s <= 8 for s in sizes[1:])
+    if first == "(":  # an area code in brackets: "(11) 96123-4506", "(415) 555-2671"
+        return sum(sizes) >= 8 and sizes[0] <= 5 and all(2 <= s <= 8 for s in sizes[1:])
     if sizes[0] == 1 and first == "1" and len(sizes) > 2:
         sizes = sizes[1:]
     if sizes[0] != 3 or not all(2 <= s <= 4 for s in sizes[1:]):
@@ -213,7 +216,7 @@ def _national_ok(raw: str) -> bool:
         return False
     sizes = [len(g) for g in _GROUP.findall(raw)]
     if len(sizes) > 1 or raw.startswith("("):
-        return _layout_ok(sizes, digits[0])
+        return _layout_ok(sizes, "(" if raw.startswith("(") and digits[0] != "0" else digits[0])
     if digits[0] == "0" and len(digits) >= 9:
         return True
     if len(digits) == 10:  # a bare run is an id or a count unless libphonenumber knows the number

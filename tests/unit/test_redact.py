@@ -289,6 +289,8 @@ DISGUISED = [
     ("phone", "212\u2007555\u20071234"),  # figure space
     ("phone", "212\u2011555\u20111234"),  # non-breaking hyphen
     ("phone", "0\u20137946\u2013095812"),  # en dash
+    ("phone", "(11) 96123\u20114506"),  # an area code in brackets
+    ("phone", "081234\u00a056789"),
     ("phone", "+\uff11 \uff15\uff15\uff15 \uff12\uff13\uff14 \uff15\uff16\uff17\uff18"),  # full-width
     ("phone", "\u0660\u0667\u0669\u0664\u0666\u0660\u0669\u0665\u0668\u0661"),  # Arabic-Indic
     ("phone", "0\uff17\uff19\uff14\uff16\uff10\uff19\uff15\uff18\uff11"),
