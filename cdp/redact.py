@@ -10,6 +10,16 @@ timestamps, times, prices, counts with thousands separators and percentages are 
 the agents need them. Those shapes are masked before numbers are looked at, so a date or an amount can
 never be mistaken for a phone number.
 
+Patterns run on a shadow of the text in which look-alike characters are folded one for one to ASCII
+(every Unicode digit by `unicodedata.digit`, no-break, narrow and figure spaces, non-breaking hyphens
+and dashes, full-width letters and '@'; zero-width characters dropped), so `212\u00a0555\u00a01234`,
+full-width digits or `jo\u200bhn@example.com` are found; each span maps back to the original text,
+which is what gets replaced. Emails may be internationalised, quoted or on a dotless host; IBANs in
+any case; cards grouped by dots or double spaces. A national phone number must be laid out like one
+(a trunk zero, an area code in brackets, or North American / southern European groups), so age bands,
+hour lists, splits, ranges and offer codes in an objective are not mangled; a bare ten-digit run
+labelled as a count is kept.
+
 Detection is a tight set of patterns with checks that reject look-alikes: the Luhn checksum for cards,
 ISO 13616 mod-97 for IBANs, and Google's libphonenumber (`phonenumbers`) for the possible lengths of
 international numbers and for the validity of bare ten-digit national numbers. `benchmarks/redaction.py`
