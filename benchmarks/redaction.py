@@ -6,9 +6,14 @@ A generated corpus (fixed seed) of customer-written sentences, each carrying one
 in one of many formats (emails; international and national phone numbers with spaces, dots, dashes and
 parentheses; Luhn-valid card numbers of 13-19 digits; mod-97-valid IBANs with and without spaces), and
 of ordinary marketing text that must stay as it is (prices, dates, ISO timestamps, order numbers,
-percentages, "2 for 1", profile, campaign and segment ids, counts).
+percentages, "2 for 1", profile, campaign and segment ids, counts, and the numbers objectives carry:
+age bands, hour lists, splits, budget ranges, offer codes, labelled ten-digit counts). The same
+personal data is also written disguised: no-break and figure spaces, non-breaking hyphens and en
+dashes, full-width, Arabic-Indic and Devanagari digits, zero-width characters and accents in
+addresses, a full-width '@', lower-case IBANs.
 
-* recall: share of the personal data that no longer appears in the output, per kind;
+* recall: share of the personal data that no longer appears in the output, per kind (plain and
+  disguised);
 * false positives: share of the ordinary sentences that the redactor changed;
 * throughput: sentences per second over the ordinary text (what almost every tool result is) and
   over the sentences carrying personal data.
@@ -121,6 +126,27 @@ def _iban(r: random.Random) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if r.random() < 0.5 else iban
 
 
+_SPACES = ["\u00a0", "\u202f", "\u2007", "  "]
+_DASHES = ["\u2011", "\u2013", "\u2212"]
+_ZEROS = [0xFF10, 0x0660, 0x0966]  # full-width, Arabic-Indic and Devanagari zero
+
+
+def _disguise(kind: str, value: str, r: random.Random) -> str:
+    """`value` with look-alike characters a keyboard or a copy-paste produces (same meaning)."""
+    if kind == "email":
+        local, domain = value.split("@")
+        cut = r.randint(1, len(local))
+        local = local[:cut] + r.choice(["\u200b", "\u2060", "", "\u00f6"]) + local[cut:]
+        return local + r.choice(["@", "\uff20"]) + r.choice(["", "m\u00fcller-"]) + domain
+    if kind == "iban" and r.random() < 0.5:
+        value = value.lower()
+    value = value.replace(" ", r.choice(_SPACES)).replace("-", r.choice(_DASHES))
+    if r.random() < 0.5:
+        zero = r.choice(_ZEROS)
+        value = "".join(chr(zero + int(c)) if c.isdigit() else c for c in value)
+    return value
+
+
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "email": _email,
     "phone": _phone,
@@ -151,20 +177,36 @@ def _clean(r: random.Random) -> str:
         f"conversion {r.random():.6f}",
         f"lifetime value {r.randint(0, 99999)}.{r.randint(0, 9)}",
         f"3 per {r.randint(1, 30)} days",
+        # Numbers in objectives and task inputs that a loose phone pattern would take.
+        "ages " + " ".join(f"{a}-{a + r.randint(4, 9)}" for a in range(18, 18 + 10 * r.randint(2, 4), 10)),
+        "sms hours " + " ".join(str(h) for h in range(r.randint(7, 9), r.randint(17, 21))),
+        f"split of {r.randint(1, 9)}000/{r.randint(1, 9)}000",
+        f"budget {r.randint(1, 3)}000-{r.randint(4, 6)}000-{r.randint(7, 9)}000 EUR",
+        "offer codes " + "-".join(str(r.randint(10, 99)) for _ in range(r.randint(3, 5))),
+        f"order 2026-{r.randint(0, 999999):06d}-{r.randint(10, 99)}",
+        f"count: {r.randint(2 * 10**9, 9 * 10**9)}",
     ]
     chosen = r.sample(pieces, 3)
     words = r.sample(WORDS, 3)
     return f"{words[0]} {chosen[0]}, {words[1]} {chosen[1]} and {words[2]} {chosen[2]}."
 
 
-def build_corpus(per_kind: int, clean: int, seed: int = 12) -> tuple[list[tuple[str, str, str]], list[str]]:
+def build_corpus(
+    per_kind: int, clean: int, seed: int = 12
+) -> tuple[list[tuple[str, str, str]], list[str], list[tuple[str, str, str]]]:
+    """The plain personal data, the ordinary sentences, and the same personal data disguised."""
     r = random.Random(seed)
     pii = []
     for kind, gen in GENERATORS.items():
         for _ in range(per_kind):
             value = gen(r)
             pii.append((kind, value, r.choice(TEMPLATES).format(value)))
-    return pii, [_clean(r) for _ in range(clean)]
+    ordinary = [_clean(r) for _ in range(clean)]
+    disguised = []
+    for kind, value, _ in pii:
+        value = _disguise(kind, value, r)
+        disguised.append((kind, value, r.choice(TEMPLATES).format(value)))
+    return pii, ordinary, disguised
 
 
 # ------------------------------------------------------------------------------------------ systems
@@ -224,7 +266,7 @@ def _rate(fn: Callable[[str], str], texts: list[str]) -> float:
     return len(texts) / max(time.perf_counter() - start, 1e-9)
 
 
-def measure(fn: Callable[[str], str], pii: list[tuple[str, str, str]], clean: list[str]) -> dict[str, Any]:
+def _recall(fn: Callable[[str], str], pii: list[tuple[str, str, str]]) -> dict[str, float]:
     hits: dict[str, list[int]] = {kind: [0, 0] for kind in GENERATORS}
     for kind, value, text in pii:
         out = fn(text)
@@ -232,10 +274,23 @@ def measure(fn: Callable[[str], str], pii: list[tuple[str, str, str]], clean: li
         gone = value not in out and (kind == "email" or digits not in re.sub(r"\D", "", out))
         hits[kind][0] += gone
         hits[kind][1] += 1
+    rates = {k: round(h / n, 4) for k, (h, n) in hits.items()}
+    rates["all"] = round(sum(h for h, _ in hits.values()) / sum(n for _, n in hits.values()), 4)
+    return rates
+
+
+def measure(
+    fn: Callable[[str], str],
+    pii: list[tuple[str, str, str]],
+    clean: list[str],
+    disguised: list[tuple[str, str, str]],
+) -> dict[str, Any]:
+    recall = _recall(fn, pii)
     changed = [t for t in clean if fn(t) != t]
     return {
-        "recall": {k: round(h / n, 4) for k, (h, n) in hits.items()},
-        "recall_all": round(sum(h for h, _ in hits.values()) / sum(n for _, n in hits.values()), 4),
+        "recall": {k: v for k, v in recall.items() if k != "all"},
+        "recall_all": recall["all"],
+        "recall_disguised": _recall(fn, disguised),
         "false_positive_rate": round(len(changed) / len(clean), 5),
         "false_positive_examples": changed[:3],
         "clean_per_s": round(_rate(fn, clean)),
@@ -249,11 +304,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--clean", type=int, default=20000, help="ordinary sentences")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "redaction.json")
     args = ap.parse_args(argv)
-    pii, clean = build_corpus(args.per_kind, args.clean)
+    pii, clean, disguised = build_corpus(args.per_kind, args.clean)
     results: dict[str, Any] = {
         "machine": platform.platform(),
         "python": platform.python_version(),
-        "corpus": {"pii": len(pii), "clean": len(clean)},
+        "corpus": {"pii": len(pii), "clean": len(clean), "disguised": len(disguised)},
         "systems": {},
     }
     for name, make in SYSTEMS.items():
@@ -262,10 +317,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results["systems"][name] = {"skipped": fn}
             print(f"{name}: {fn}")
             continue
-        row = measure(fn, pii, clean)
+        row = measure(fn, pii, clean, disguised)
         results["systems"][name] = row
         print(
-            f"{name}: recall {row['recall']} (all {row['recall_all']}), false positives "
+            f"{name}: recall {row['recall']} (all {row['recall_all']}), disguised "
+            f"{row['recall_disguised']}, false positives "
             f"{row['false_positive_rate']:.3%}, {row['clean_per_s']:,} clean/s, {row['pii_per_s']:,} pii/s"
         )
         for example in row["false_positive_examples"]:

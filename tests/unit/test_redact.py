@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -279,3 +280,147 @@ def test_a_trait_value_carrying_contact_details_is_read_back_redacted(cdp_path, 
     assert "7946" not in text and "ann@example.com" not in text
     assert find_pii(text) == []
     assert "p0000001" in text
+
+
+# Look-alike characters and layouts: each is personal data written so that ASCII patterns miss it.
+DISGUISED = [
+    ("phone", "212\u00a0555\u00a01234"),  # no-break space
+    ("phone", "212\u202f555\u202f1234"),  # narrow no-break space
+    ("phone", "212\u2007555\u20071234"),  # figure space
+    ("phone", "212\u2011555\u20111234"),  # non-breaking hyphen
+    ("phone", "0\u20137946\u2013095812"),  # en dash
+    ("phone", "(11) 96123\u20114506"),  # an area code in brackets
+    ("phone", "081234\u00a056789"),
+    ("phone", "+\uff11 \uff15\uff15\uff15 \uff12\uff13\uff14 \uff15\uff16\uff17\uff18"),  # full-width
+    ("phone", "\u0660\u0667\u0669\u0664\u0666\u0660\u0669\u0665\u0668\u0661"),  # Arabic-Indic
+    ("phone", "0\uff17\uff19\uff14\uff16\uff10\uff19\uff15\uff18\uff11"),
+    ("phone", "\u0968\u0967\u0968 \u096b\u096b\u096b \u0967\u0968\u0969\u096a"),  # Devanagari
+    ("email", "j\u00f6hn@ex\u00e4mple.de"),  # internationalised
+    ("email", "\u0438\u0432\u0430\u043d@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444"),
+    ("email", "john\uff20example.com"),  # full-width @
+    ("email", "jo\u200bhn@exa\u200cmple.com"),  # zero-width characters inside
+    ("email", "john\u2060@example.com"),
+    ("email", "john@localhost"),
+    ("email", "root@mailhost"),
+    ("email", '"john doe"@example.com'),
+    ("email", "john@[192.168.0.1]"),
+    ("email", "john@example\u3002com"),
+    ("iban", "de89 3704 0044 0532 0130 00"),  # lower case
+    ("iban", "gb82west12345698765432"),
+    ("iban", "DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000"),
+    ("iban", "DE89.3704.0044.0532.0130.00"),
+    ("iban", "DE89  3704  0044  0532  0130  00"),
+    ("card", "4111.1111.1111.1111"),
+    ("card", "4111  1111  1111  1111"),
+    ("card", "4111\u00a01111\u00a01111\u00a01111"),
+    ("card", "\uff14" + "\uff11" * 15),
+    ("card", "4111\u20131111\u20131111\u20131111"),
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), DISGUISED)
+def test_redact_sees_through_look_alike_characters(kind, value):
+    """Unicode spaces, dashes, digits, '@' and zero-width characters: matched on a folded shadow text."""
+    text = f"Customer wrote: please use {value} for this, thanks."
+    out = redact(text)
+    assert out == f"Customer wrote: please use [{kind}] for this, thanks.", out
+    assert find_pii(text) == [(kind, value)]
+
+
+def test_spans_found_on_the_folded_text_map_back_to_the_original_exactly():
+    text = (
+        "a\u200b\u200b b: jo\u200bhn@ex\u00e4mple.de, \uff14" + "\uff11" * 15 + " 212\u00a0555\u00a01234 end"
+    )
+    assert redact(text) == "a\u200b\u200b b: [email], [card] [phone] end"
+    assert redact("x\u200b 212\u00a0555\u00a01234\u200b.") == "x\u200b [phone]\u200b."
+
+
+# Agent inputs and objectives with numbers that are not phone or card numbers.
+NOT_PHONES = [
+    "ages 18-24 25-34 35-44",
+    "sms allowed hours 8 9 10 11 12 13 14 15 16 17 18 19 20",
+    "split of 1000/1000",
+    "Budget 1000-2000-3000 EUR",
+    "offer codes 10-20-30-40",
+    "order 2026-000123-45",
+    "count: 2125551234",
+    "total 2125551234",
+    "2125551234 events",
+    "we reached 4155552671 customers",
+    "hours 8\u00a09\u00a010\u00a011\u00a012\u00a013\u00a014\u00a015\u00a016\u00a017\u00a018\u00a019\u00a020",
+    "ages 18\u201324 25\u201334 35\u201344",
+    "segments 1-2-3-4-5-6-7-8",
+    "prices 100-200-300",
+    "weeks 2026-47 2026-48",
+    "codes 12 34 56 78 90 12 34",
+]
+
+
+@pytest.mark.parametrize("text", NOT_PHONES)
+def test_numbers_not_laid_out_like_a_phone_are_kept(text):
+    """Age bands, hours, splits, ranges, codes, order numbers, labelled counts pass unchanged."""
+    assert redact(text) == text
+    assert find_pii(text) == []
+
+
+def test_an_objective_with_age_bands_and_hours_reaches_the_planner_unchanged():
+    from cdp.redact import redact_value
+
+    objective = {
+        "objective": "Target ages 18-24 25-34 35-44, sms allowed hours 8 9 10 11 12 13 14 15 16 17 18 19 20, "
+        "split of 1000/1000, Budget 1000-2000-3000 EUR, offer codes 10-20-30-40, order 2026-000123-45"
+    }
+    assert redact_value(objective) == objective
+
+
+def test_a_phone_number_after_an_age_band_is_still_found():
+    """A run that is not a number as a whole may still hold one: the groups are tried in parts."""
+    assert redact("ages 18-24 555-123-4567") == "ages 18-24 [phone]"
+    assert redact("hours 8 9 10 (212) 555-1234") == "hours 8 9 10 [phone]"
+    assert redact("call 4155552671 now") == "call [phone] now"
+
+
+# ------------------------------------------------------------------------ the prompt guard's detector
+
+
+@pytest.mark.parametrize(
+    "value",
+    [v for _, vs in REMOVED.items() for v in vs]
+    + [v for _, v in DISGUISED]
+    + ["john(at)example.com", "john [at] example [dot] com", "0 7 9 4 6 0 9 5 8 1", "212_555_1234"],
+)
+def test_the_prompt_guard_detector_is_broader_than_the_redactor(value):
+    """`paranoid_pii` (no code shared with `cdp.redact`) flags every planted value, disguised or not."""
+    from tests.prompt_guard import paranoid_pii
+
+    assert paranoid_pii(f"Customer wrote: please use {value} for this, thanks.") != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Long bare runs (order numbers, 11-digit counts, checksum failures) are what it flags on purpose.
+        *(v for v in KEPT if not re.search(r"\d{9}", v)),
+        "Customer wrote: please use [email], [phone], [card] and [iban].",
+        '{"eligible": 1234, "share": 0.0412345678901, "ids": ["p0000123", "p0000124"], '
+        '"at": "2026-11-24T12:00:00Z", "window": "07:00-09:00", "counts": [120, 340, 560, 780]}',
+        "uuid 550e8400-e29b-41d4-a716-446655440000, cost $1,234,567.89, 1 000 000 customers",
+        "2026-11-24 12:00:00 to 2026-11-30T07:00:00+01:00, ages 18-24",
+    ],
+)
+def test_the_prompt_guard_detector_keeps_quiet_on_ordinary_prompt_content(text):
+    from tests.prompt_guard import paranoid_pii
+
+    assert paranoid_pii(text) == []
+
+
+def test_the_prompt_guard_catches_a_leak_only_its_own_detector_sees():
+    """A disguised address the redactor would have let through still fails the prompt check."""
+    from llm.scripted import ScriptedChatModel
+    from tests.prompt_guard import drain_prompts, paranoid_pii
+
+    drain_prompts()
+    ScriptedChatModel(lambda r: "ok").invoke([HumanMessage("reach me at john (at) example (dot) com")])
+    sent = drain_prompts()
+    assert [find_pii(text) for _, text in sent] == [[]]
+    assert [paranoid_pii(text) != [] for _, text in sent] == [True]
