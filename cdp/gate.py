@@ -485,7 +485,7 @@ def decide(
     ).fetchall()
     window = timedelta(days=policy.frequency_window_days)
     live_days = timedelta(days=getattr(policy, "offer_live_days", DEFAULT_OFFER_LIVE_DAYS))
-    slot_rows = []
+    slot_rows: list[tuple[Any, ...]] = []
     for country, city, send_at, quiet in slots:
         requested = clock.parse_ts(send_at)
         zones = customer_zones(country, city)

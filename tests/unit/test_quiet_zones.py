@@ -150,3 +150,18 @@ def test_a_quiet_hours_end_inside_a_dst_gap_steps_past_it():
                     got = _next_allowed(when, (zone,), policy.quiet_hours_start, end)
                     assert got is not None and when <= got <= when + timedelta(hours=26), (zone, when, end)
                     assert not _checker_quiet(got.astimezone(ZoneInfo(zone)).hour, policy), (zone, when, end)
+
+
+def test_the_checker_sees_quiet_hours_in_the_city_zone_on_its_own(db):
+    """Delivered at 13:00Z: 08:00 in New York but 05:00 in Seattle (the checker reads its own zone data)."""
+    add_profile(db, "sea", country="US", consents={"sms": "granted"})
+    add_profile(db, "nyc", country="US", consents={"sms": "granted"})
+    with db.conn:
+        db.execute("UPDATE profiles SET city = 'Seattle' WHERE profile_id = 'sea'")
+        db.execute("UPDATE profiles SET city = 'New York' WHERE profile_id = 'nyc'")
+    add_campaign(db, "c1")
+    lax = ContactPolicy(holdout_pct=0, quiet_hours_start=1, quiet_hours_end=2)  # the gate lets 13:00Z through
+    gate(db, "c1", ["sea", "nyc"], "sms", send_at="2026-11-24T13:00:00Z", policy=lax)
+    assert deliver_due(db, until="2026-11-25T00:00:00Z", policy=lax).delivered == 2
+    found = promise_violations(db, ContactPolicy())["quiet_hours_at_delivery"]
+    assert [(r[1], r[6], r[7]) for r in found] == [("sea", "America/Los_Angeles", "05:00")]
