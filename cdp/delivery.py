@@ -13,13 +13,14 @@ and cancels the rest with a `decisions` row (outcome ``cancelled``) carrying the
 4. ``open_ticket``          promotional and an open support ticket (when the policy suppresses them);
 5. ``recent_complaint``     promotional and a complaint within ``complaint_window_days`` of delivery;
 6. ``service_suppression``  promotional and trait ``suppress_promotions`` = '1';
-7. ``quiet_hours``          SMS or push whose delivery moment falls in the quiet hours, local time;
+7. ``quiet_hours``          SMS or push whose delivery moment falls in the quiet hours in any zone the
+                            customer may be in (always, when no local time is known);
 8. ``frequency_cap``        promotional and ``frequency_cap`` delivered promotional sends already lie
                             within ``frequency_window_days`` of the delivery moment.
 
 Whether a send is promotional is the send row's own `promotional` flag, written by the gate: delivery
 never re-derives it. The delivery moment is the later of `scheduled_for` and the CDP clock. Local times
-are computed in Python once per distinct (country, moment), as the gate does, never per customer.
+are computed in Python once per distinct (country, city, moment), as the gate does, never per customer.
 
 Identity merges use the same re-check (`recheck_merged`) on the master's scheduled sends, inside the
 merge's own transaction: duplicates per campaign step, the master's consent, and the cap counting the
@@ -44,9 +45,9 @@ from cdp.gate import (
     DUPLICATE,
     QUIET_CHANNELS,
     SUPPRESSION_TRAIT,
+    customer_zones,
     immediate_transaction,
-    local_timezone,
-    next_allowed_time,
+    quiet_zone,
 )
 from cdp.policy import ContactPolicy
 
@@ -315,26 +316,41 @@ def _recheck(
 
 
 def _quiet_hours(conn: sqlite3.Connection, policy: ContactPolicy) -> None:
-    """Stop SMS and push whose delivery moment is in the quiet hours, local time: once per (country, moment)."""
+    """Stop SMS and push whose delivery moment is in the quiet hours in any zone the customer may be in.
+
+    The zones are the gate's (`customer_zones`: the city's, else every zone of the country); with no
+    known country the whole world's apply, so such a send never goes out. Once per (country, city,
+    moment), never per customer.
+    """
     slots = conn.execute(
-        f"""SELECT DISTINCT COALESCE(country, ''), at FROM d_chk
-            WHERE reason IS NULL AND channel IN {QUIET_CHANNELS}"""
+        f"""SELECT DISTINCT COALESCE(d.country, ''), COALESCE(p.city, ''), d.at FROM d_chk d
+            LEFT JOIN profiles p ON p.profile_id = d.profile_id
+            WHERE d.reason IS NULL AND d.channel IN {QUIET_CHANNELS}"""
     ).fetchall()
     quiet = []
-    for country, at in slots:
+    for country, city, at in slots:
         when = clock.parse_ts(at)
-        if next_allowed_time(when, country or None, policy) != when:
-            tz = local_timezone(country or None)
-            quiet.append((country, at, when.astimezone(tz).strftime("%Y-%m-%d %H:%M"), tz.key))
+        zones = customer_zones(country, city)
+        tz = quiet_zone(when, zones, policy)
+        if tz is None:
+            continue
+        if zones:
+            quiet.append((country, city, at, when.astimezone(tz).strftime("%Y-%m-%d %H:%M"), tz.key))
+        else:
+            quiet.append(
+                (country, city, at, "unknown", f"no local time known (country {country or 'missing'})")
+            )
     if not quiet:
         return
     conn.execute(
-        "CREATE TEMP TABLE d_quiet (country TEXT, at TEXT, local_time TEXT, tz TEXT, PRIMARY KEY (country, at))"
+        """CREATE TEMP TABLE d_quiet (country TEXT, city TEXT, at TEXT, local_time TEXT, tz TEXT,
+           PRIMARY KEY (country, city, at))"""
     )
-    conn.executemany("INSERT INTO d_quiet VALUES (?, ?, ?, ?)", quiet)
+    conn.executemany("INSERT INTO d_quiet VALUES (?, ?, ?, ?, ?)", quiet)
     conn.execute(
         f"""UPDATE d_chk SET reason = 'quiet_hours', local_time = q.local_time, tz = q.tz
             FROM d_quiet q WHERE q.country = COALESCE(d_chk.country, '') AND q.at = d_chk.at
+              AND q.city = COALESCE((SELECT p.city FROM profiles p WHERE p.profile_id = d_chk.profile_id), '')
               AND d_chk.reason IS NULL AND d_chk.channel IN {QUIET_CHANNELS}"""
     )
 

@@ -13,10 +13,12 @@ Precedence (each stopped request gets exactly one reason, the first that applies
 5. ``open_ticket``       promotional and the customer has an open support ticket;
 6. ``recent_complaint``  promotional and a complaint within ``complaint_window_days`` before now;
 7. ``service_suppression`` promotional and trait ``suppress_promotions`` = '1' (customer service);
-8. ``conflicting_offer`` the campaign's offer contradicts another live offer the customer holds;
-9. ``frequency_cap``     promotional and ``frequency_cap`` promotional sends already fall within
+8. ``quiet_hours``       SMS or push with no instant (within 3 days) outside the quiet hours in every
+                         zone the customer may be in; always so when no local time is known;
+9. ``conflicting_offer`` the campaign's offer contradicts another live offer the customer holds;
+10. ``frequency_cap``    promotional and ``frequency_cap`` promotional sends already fall within
                          ``frequency_window_days`` before or after the scheduled time;
-10. ``over_budget``      the campaign budget cannot pay this send at the channel's cost.
+11. ``over_budget``      the campaign budget cannot pay this send at the channel's cost.
 
 One touch per campaign step: a customer gets at most one message per (campaign, step). When several
 channels are requested for the same customer and step, the gate keeps one (a consented channel first,
@@ -44,11 +46,15 @@ Definitions the rules rely on:
   carry a discount_pct that differs while their categories overlap (same category, or either has no
   category = store-wide), or their kinds contradict (`offer_kind_conflicts`: last_chance/welcome,
   welcome/winback, last_chance/early_access). The offer being decided now is the later one: it loses.
-* quiet hours: SMS and push are only scheduled between `quiet_hours_end` and `quiet_hours_start` in the
-  customer's local time (country -> IANA zone, `COUNTRY_TIMEZONES`, UTC when unknown); a send that falls
-  in the quiet hours moves to the next `quiet_hours_end:00` local and counts as deferred. Local times are
-  computed in Python once per distinct (country, requested time), never per customer, and joined in SQL.
-  A requested time in the past means now.
+* quiet hours: SMS and push are only scheduled at an instant outside the quiet hours (`quiet_hours_start`
+  to `quiet_hours_end`, local) in EVERY zone the customer may be in (`customer_zones`, data in
+  `cdp.zones`): the city's zone when the profile's (country, city) is listed, else all zones of the
+  country (the US spans New York to Honolulu). A send that falls in the quiet hours somewhere moves to the
+  earliest instant allowed everywhere (past DST gaps) and counts as deferred. A missing or unknown country
+  means no local time is known: the whole world's zones apply, where no instant is ever outside quiet
+  hours, so the request is stopped (`quiet_hours`, evidence "no local time known"). Times are computed in
+  Python once per distinct (country, city, requested time), never per customer, and joined in SQL. A
+  requested time in the past means now.
 * holdout: bucket = a pure-SQL hash of profile_id (a weighted sum of its last 16 and first 8 bytes, read
   4 at a time as the decimal digits of hex(hex(bytes)), and its length, mod 2^31-1), mixed with salts
   derived from sha256(campaign_id) through two rounds of x -> x^2 + s*x mod 2^31-1, mod 10000. A
@@ -81,6 +87,7 @@ from cdp.db import sqlite_connection
 from cdp.errors import CdpError, UnknownCampaignError
 from cdp.migrations.m001_core import CHANNELS
 from cdp.policy import ContactPolicy
+from cdp.zones import CITY_ZONES, COUNTRY_ALIASES, COUNTRY_ZONES, WORLD_ZONES
 
 __all__ = [
     "CHANNELS",
@@ -89,6 +96,7 @@ __all__ = [
     "GateError",
     "GateResult",
     "UnknownCampaignError",
+    "customer_zones",
     "decide",
     "discard_campaign",
     "holdout_bucket_sql",
@@ -99,6 +107,8 @@ __all__ = [
 ]
 
 QUIET_CHANNELS = ("sms", "push")
+# The city a slot is keyed by: only SMS and push need it (quiet hours), so email slots stay per country.
+_SLOT_CITY = "CASE WHEN {t}.channel IN ('sms', 'push') THEN COALESCE({p}.city, '') ELSE '' END"
 LIVE_STATUSES = ("scheduled", "delivered")
 SUPPRESSION_TRAIT = "suppress_promotions"
 DEFAULT_OFFER_LIVE_DAYS = 14
@@ -114,13 +124,17 @@ PRECEDENCE = (
     "open_ticket",
     "recent_complaint",
     "service_suppression",
+    "quiet_hours",
     "conflicting_offer",
     "frequency_cap",
     "over_budget",
 )
+#: How far ahead the gate looks for an instant outside the quiet hours in every zone.
+QUIET_SEARCH_DAYS = 3
 DUPLICATE = "duplicate_request"
 
-# One main IANA zone per country (the most populous zone where a country has several).
+# One main IANA zone per country (the most populous zone where a country has several): for showing
+# local times only. Quiet hours use every zone the customer may be in (`customer_zones`).
 COUNTRY_TIMEZONES: dict[str, str] = {
     "US": "America/New_York",
     "CA": "America/Toronto",
@@ -283,9 +297,29 @@ def holdout_bucket_sql(campaign_id: str, column: str = "profile_id") -> str:
     return _bucket_from_key_sql(profile_hash_sql(column), campaign_id)
 
 
-def local_timezone(country: str | None) -> ZoneInfo:
-    """The customer's time zone from their country (UTC when unknown)."""
-    return ZoneInfo(COUNTRY_TIMEZONES.get((country or "").upper(), "UTC"))
+def local_timezone(country: str | None, city: str | None = None) -> ZoneInfo:
+    """A zone to show the customer's local time in: the city's, else the country's main one, else UTC.
+
+    Display only: quiet hours hold in every zone the customer may be in (`customer_zones`).
+    """
+    zones = customer_zones(country, city)
+    if len(zones) == 1:
+        return ZoneInfo(zones[0])
+    return ZoneInfo(COUNTRY_TIMEZONES.get((country or "").strip().upper(), "UTC"))
+
+
+def customer_zones(country: str | None, city: str | None = None) -> tuple[str, ...]:
+    """Every IANA zone the customer may be in; () when no local time is known (no or unknown country).
+
+    The city's zone when (country, city) is listed in `cdp.zones.CITY_ZONES`, else all of the country's.
+    """
+    code = (country or "").strip().upper()
+    code = COUNTRY_ALIASES.get(code, code)
+    zones = COUNTRY_ZONES.get(code, ())
+    if not zones:
+        return ()
+    city_zone = CITY_ZONES.get((code, (city or "").strip().lower()))
+    return (city_zone,) if city_zone else zones
 
 
 def _in_quiet_hours(hour: int, start: int, end: int) -> bool:
@@ -296,20 +330,62 @@ def _in_quiet_hours(hour: int, start: int, end: int) -> bool:
     return start <= hour < end
 
 
-def next_allowed_time(when: datetime, country: str | None, policy: ContactPolicy) -> datetime:
-    """`when` itself outside quiet hours, else the next `quiet_hours_end:00` in the customer's local time."""
-    tz = local_timezone(country)
-    local = when.astimezone(tz)
-    if not _in_quiet_hours(local.hour, policy.quiet_hours_start, policy.quiet_hours_end):
+def quiet_zone(when: datetime, zones: tuple[str, ...], policy: ContactPolicy) -> ZoneInfo | None:
+    """The first of `zones` (every zone of the world when empty) where `when` is in the quiet hours."""
+    start, end = policy.quiet_hours_start, policy.quiet_hours_end
+    for key in zones or WORLD_ZONES:
+        tz = ZoneInfo(key)
+        if _in_quiet_hours(when.astimezone(tz).hour, start, end):
+            return tz
+    return None
+
+
+def next_allowed_time(
+    when: datetime, country: str | None, policy: ContactPolicy, city: str | None = None
+) -> datetime | None:
+    """The earliest instant from `when` outside the quiet hours in every zone the customer may be in.
+
+    None when there is none within `QUIET_SEARCH_DAYS` (always so when no local time is known and quiet
+    hours are on: some zone of the world is always inside them).
+    """
+    return _next_allowed(
+        clock.parse_ts(when), customer_zones(country, city), policy.quiet_hours_start, policy.quiet_hours_end
+    )
+
+
+def _next_allowed(when: datetime, zones: tuple[str, ...], start: int, end: int) -> datetime | None:
+    if start == end:
         return when
-    target = local.replace(hour=policy.quiet_hours_end, minute=0, second=0, microsecond=0)
-    if target <= local:
-        target = (local + timedelta(days=1)).replace(
-            hour=policy.quiet_hours_end, minute=0, second=0, microsecond=0
-        )
-    # Re-attach the zone so a DST change between today and tomorrow gives the right UTC instant.
-    target = target.replace(tzinfo=None).replace(tzinfo=tz)
-    return clock.parse_ts(target)
+    tzs = [ZoneInfo(key) for key in zones or WORLD_ZONES]
+
+    def allowed(t: datetime) -> bool:
+        return not any(_in_quiet_hours(t.astimezone(tz).hour, start, end) for tz in tzs)
+
+    if allowed(when):
+        return when
+    # The earliest allowed instant is where the last zone leaves its quiet hours: `end:00` local in some
+    # zone. Inside a DST gap `end:00` does not exist; fold 0 maps it to the instant the clocks jump (or
+    # just after), and every candidate is checked in all zones, so none lands in quiet hours anywhere.
+    candidates = set()
+    for tz in tzs:
+        local_day = when.astimezone(tz).date()
+        for days in range(-1, QUIET_SEARCH_DAYS + 1):
+            day = local_day + timedelta(days=days)
+            t = clock.parse_ts(datetime(day.year, day.month, day.day, end, tzinfo=tz))
+            if when < t <= when + timedelta(days=QUIET_SEARCH_DAYS):
+                candidates.add(t)
+    return next((t for t in sorted(candidates) if allowed(t)), None)
+
+
+def _quiet_stop_note(country: str, zones: tuple[str, ...]) -> str:
+    """Why no instant was allowed: evidence for a `quiet_hours` decision."""
+    if not zones:
+        shown = repr(country) if country else "missing"
+        return f"no local time known (country {shown}): no instant is outside the quiet hours everywhere"
+    return (
+        f"no instant within {QUIET_SEARCH_DAYS} days is outside the quiet hours in all {len(zones)} "
+        f"zones of {country.upper()}"
+    )
 
 
 def _micros(value: float | None) -> int:
@@ -397,38 +473,48 @@ def decide(
     for name in ("g_req", "g_slot", "g_conf"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
-    # 1. Scheduled time (quiet hours), frequency window and offer end per distinct (country, time),
-    #    computed in Python once per slot, never per customer.
+    # 1. Scheduled time (quiet hours), frequency window and offer end per distinct (country, city, time),
+    #    computed in Python once per slot, never per customer (the city only matters for SMS and push).
     pending = """FROM send_requests r LEFT JOIN profiles p ON p.profile_id = r.profile_id
                  WHERE r.campaign_id = :cid AND r.step = :step AND r.outcome IS NULL"""
     slots = conn.execute(
-        f"""SELECT DISTINCT COALESCE(p.country, ''), CASE WHEN r.send_at > :now THEN r.send_at ELSE :now END,
+        f"""SELECT DISTINCT COALESCE(p.country, ''), {_SLOT_CITY.format(t="r", p="p")},
+                   CASE WHEN r.send_at > :now THEN r.send_at ELSE :now END,
                    r.channel IN {QUIET_CHANNELS} {pending}""",
         params,
     ).fetchall()
     window = timedelta(days=policy.frequency_window_days)
     live_days = timedelta(days=getattr(policy, "offer_live_days", DEFAULT_OFFER_LIVE_DAYS))
-    slot_rows = []
-    for country, send_at, quiet in slots:
+    slot_rows: list[tuple[Any, ...]] = []
+    for country, city, send_at, quiet in slots:
         requested = clock.parse_ts(send_at)
-        when = next_allowed_time(requested, country or None, policy) if quiet else requested
+        zones = customer_zones(country, city)
+        when = next_allowed_time(requested, country, policy, city) if quiet else requested
+        if when is None:
+            slot_rows.append(
+                (country, city, send_at, quiet, None, None, None, None, _quiet_stop_note(country, zones))
+            )
+            continue
         end = offer_expires_at if offer_expires_at else clock.iso(when + live_days)
         slot_rows.append(
             (
                 country,
+                city,
                 send_at,
                 quiet,
                 clock.iso(when),
                 clock.iso(when - window),
                 clock.iso(when + window),
                 end,
+                None,
             )
         )
     conn.execute(
-        """CREATE TEMP TABLE g_slot (country TEXT, send_at TEXT, quiet INTEGER, scheduled_for TEXT,
-           win_lo TEXT, win_hi TEXT, offer_end TEXT, PRIMARY KEY (country, send_at, quiet))"""
+        """CREATE TEMP TABLE g_slot (country TEXT, city TEXT, send_at TEXT, quiet INTEGER,
+           scheduled_for TEXT, win_lo TEXT, win_hi TEXT, offer_end TEXT, quiet_stop TEXT,
+           PRIMARY KEY (country, city, send_at, quiet))"""
     )
-    conn.executemany("INSERT INTO g_slot VALUES (?, ?, ?, ?, ?, ?, ?)", slot_rows)
+    conn.executemany("INSERT INTO g_slot VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", slot_rows)
 
     # One touch per customer-step: rank a customer's channels only when someone asked for several, and
     # look for earlier outcomes of this step only when the step already has some (both are rare).
@@ -465,7 +551,8 @@ def decide(
                    CASE WHEN r.send_at > :now THEN r.send_at ELSE :now END AS send_at,
                    r.thread_id, r.task_id, r.agent,
                    p.profile_id IS NOT NULL AS known,
-                   p.country, COALESCE(p.lifetime_value, 0) AS ltv,
+                   p.country, {_SLOT_CITY.format(t="r", p="p")} AS slot_city,
+                   COALESCE(p.lifetime_value, 0) AS ltv,
                    p.open_tickets, p.last_complaint_at,
                    c.status AS consent_status, c.updated_at AS consent_updated_at,
                    c.source AS consent_source,
@@ -483,14 +570,14 @@ def decide(
                {profile_hash_sql("base.profile_id")} AS hkey,
                {pick} AS pick,
                CAST(NULL AS TEXT) AS reason,
-               sl.scheduled_for, sl.win_lo, sl.win_hi, sl.offer_end,
+               sl.scheduled_for, sl.win_lo, sl.win_hi, sl.offer_end, sl.quiet_stop,
                CAST(NULL AS INTEGER) AS bucket,
                CAST(NULL AS INTEGER) AS n_window,
                CAST(NULL AS TEXT) AS conflict_send,
                CAST(NULL AS INTEGER) AS spent_before
         FROM base LEFT JOIN g_slot sl
-          ON sl.country = COALESCE(base.country, '') AND sl.send_at = base.send_at
-         AND sl.quiet = (base.channel IN {QUIET_CHANNELS})""",
+          ON sl.country = COALESCE(base.country, '') AND sl.city = base.slot_city
+         AND sl.send_at = base.send_at AND sl.quiet = (base.channel IN {QUIET_CHANNELS})""",
         params,
     )
     conn.execute("CREATE INDEX temp.g_req_key ON g_req (profile_id, channel)")
@@ -520,6 +607,7 @@ def decide(
         conn.execute(
             "UPDATE g_req SET reason = 'service_suppression' WHERE reason IS NULL AND sup_value = '1'"
         )
+    conn.execute("UPDATE g_req SET reason = 'quiet_hours' WHERE reason IS NULL AND quiet_stop IS NOT NULL")
     if has_offer:
         _conflicting_offers(conn, campaign_id, offer_kind, offer_category, discount_pct, live_days)
     else:
@@ -602,6 +690,8 @@ def decide(
             "complaint_days": policy.complaint_window_days,
             "holdout_pct": holdout,
             "budget": budget,
+            "quiet_start": policy.quiet_hours_start,
+            "quiet_end": policy.quiet_hours_end,
         },
     )
     conn.execute(
@@ -674,6 +764,10 @@ def _rule_texts(policy: ContactPolicy, holdout: float, budget: float | None) -> 
         "open_ticket": "no promotion while a support ticket is open",
         "recent_complaint": f"no promotion within {policy.complaint_window_days} days of a complaint",
         "service_suppression": f"no promotion while trait {SUPPRESSION_TRAIT} = 1",
+        "quiet_hours": (
+            f"no SMS or push between {policy.quiet_hours_start}:00 and {policy.quiet_hours_end}:00 local "
+            "time in any zone the customer may be in"
+        ),
         "conflicting_offer": "no two contradicting live offers",
         "frequency_cap": (
             f"at most {policy.frequency_cap} promotional messages per {policy.frequency_window_days} days"
@@ -706,6 +800,8 @@ def _evidence_sql() -> str:
             'complaint_window_days', :complaint_days)
         WHEN 'service_suppression' THEN json_object({common}, 'trait', :trait, 'value', sup_value,
             'source', sup_source, 'updated_at', sup_updated_at)
+        WHEN 'quiet_hours' THEN json_object({common}, 'local_time', 'unknown', 'timezone', quiet_stop,
+            'quiet_hours_start', :quiet_start, 'quiet_hours_end', :quiet_end)
         WHEN 'conflicting_offer' THEN (
             SELECT json_object({common}, 'conflicting_campaign_id', s.campaign_id,
                 'conflicting_send_id', s.send_id, 'their_scheduled_for', s.scheduled_for,

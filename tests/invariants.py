@@ -1,7 +1,8 @@
 """The contact-policy promise, checked over a whole CDP after the fact: every campaign, every send.
 
 Each check is one SQL query returning the offending rows (quiet hours adds the local time in Python,
-once per distinct (country, time), because SQLite has no zone data). The checks read only what the CDP
+once per distinct (country, city, time), because SQLite has no zone data, in every zone the customer
+may be in, from its own reading of tzdata, not the product's tables). The checks read only what the CDP
 records (consent history, tickets, complaint events, sends with their delivery time), never the code
 that made the decisions, so a bug in the gate or the delivery step cannot hide itself here.
 
@@ -11,12 +12,12 @@ that made the decisions, so a bug in the gate or the delivery step cannot hide i
 
 from __future__ import annotations
 
+import importlib.resources
 import sqlite3
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cdp.gate import COUNTRY_TIMEZONES
 from cdp.policy import ContactPolicy
 
 LIVE = "('scheduled', 'delivered')"
@@ -101,30 +102,77 @@ def _in_quiet_hours(hour: int, policy: ContactPolicy) -> bool:
     return (hour >= start or hour < end) if start > end else start <= hour < end
 
 
+# The checker's own idea of where a customer may be, independent of the product's tables: every zone
+# tzdata's zone1970.tab lists for the country (read here, at check time), one zone for the seed's cities
+# (kept here by hand), every zone of the world when the country is missing or unknown.
+_SEED_CITY_ZONES = {
+    "US": {
+        "New York": "America/New_York",
+        "Chicago": "America/Chicago",
+        "Houston": "America/Chicago",
+        "Los Angeles": "America/Los_Angeles",
+        "Seattle": "America/Los_Angeles",
+    },
+    "CA": {
+        "Toronto": "America/Toronto",
+        "Montreal": "America/Toronto",
+        "Vancouver": "America/Vancouver",
+        "Calgary": "America/Edmonton",
+    },
+    "BR": {c: "America/Sao_Paulo" for c in ("Sao Paulo", "Rio De Janeiro", "Belo Horizonte", "Curitiba")},
+    "ES": {c: "Europe/Madrid" for c in ("Madrid", "Barcelona", "Valencia", "Seville")},
+}
+
+
+def _tzdata_country_zones() -> dict[str, set[str]]:
+    text = (importlib.resources.files("tzdata.zoneinfo") / "zone1970.tab").read_text(encoding="utf-8")
+    zones: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            codes, _, zone = line.split("\t")[:3]
+            for code in codes.split(","):
+                zones.setdefault(code, set()).add(zone)
+    zones["UK"] = zones["GB"]
+    return zones
+
+
+def _zones_of(country: str, city: str, by_country: dict[str, set[str]]) -> set[str]:
+    code = country.strip().upper()
+    city_zone = _SEED_CITY_ZONES.get(code, {}).get(city.strip().title())
+    if city_zone:
+        return {city_zone}
+    if code in by_country:
+        return by_country[code]
+    return set().union(*by_country.values())
+
+
 def _quiet_hours(conn: sqlite3.Connection, policy: ContactPolicy) -> list[tuple]:
-    """Delivered SMS and push whose delivery time falls in the quiet hours of the customer's zone."""
+    """Delivered SMS and push whose delivery time falls in the quiet hours in any zone the customer may be in."""
     from cdp import clock
 
     slots = conn.execute(
-        f"""SELECT DISTINCT COALESCE(p.country, ''), {AT} FROM sends s
+        f"""SELECT DISTINCT COALESCE(p.country, ''), COALESCE(p.city, ''), {AT} FROM sends s
             LEFT JOIN profiles p ON p.profile_id = s.profile_id
             WHERE s.status = 'delivered' AND s.channel IN ('sms', 'push')"""
     ).fetchall()
+    by_country = _tzdata_country_zones()
     quiet = []
-    for country, at in slots:
-        tz = ZoneInfo(COUNTRY_TIMEZONES.get(country.upper(), "UTC"))
-        if _in_quiet_hours(clock.parse_ts(at).astimezone(tz).hour, policy):
-            quiet.append((country, at))
-    if not quiet:
-        return []
+    for country, city, at in slots:
+        instant = clock.parse_ts(at)
+        for zone in sorted(_zones_of(country, city, by_country)):
+            local = instant.astimezone(ZoneInfo(zone))
+            if _in_quiet_hours(local.hour, policy):
+                quiet.append((country, city, at, zone, local.strftime("%H:%M")))
+                break
     out = []
-    for country, at in quiet[:50]:
+    for country, city, at, zone, local_time in quiet[:50]:
         out += conn.execute(
-            f"""SELECT s.send_id, s.profile_id, s.channel, ? AS country, {AT} AS at FROM sends s
+            f"""SELECT s.send_id, s.profile_id, s.channel, ? AS country, ? AS city, {AT} AS at,
+                       ? AS zone, ? AS local_time FROM sends s
                 LEFT JOIN profiles p ON p.profile_id = s.profile_id
                 WHERE s.status = 'delivered' AND s.channel IN ('sms', 'push')
-                  AND COALESCE(p.country, '') = ? AND {AT} = ? LIMIT {SHOW}""",
-            [country, country, at],
+                  AND COALESCE(p.country, '') = ? AND COALESCE(p.city, '') = ? AND {AT} = ? LIMIT {SHOW}""",
+            [country, city, zone, local_time, country, city, at],
         ).fetchall()
     return out
 

@@ -23,7 +23,20 @@ from tests.invariants import assert_promise_holds
 
 START = "2026-11-24T12:00:00Z"
 CHANNELS = ("email", "sms", "push")
-COUNTRIES = ("US", "JP", "DE", "GB", None)
+# (country, city): one-zone cities, multi-zone countries without a city (US, CA, BR), no or unknown country.
+COUNTRIES = (
+    ("US", None),
+    ("US", "Seattle"),
+    ("US", "New York"),
+    ("CA", None),
+    ("CA", "Vancouver"),
+    ("BR", None),
+    ("JP", "Tokyo"),
+    ("DE", None),
+    ("GB", None),
+    (None, None),
+    ("ZZ", None),
+)
 POLICY = ContactPolicy(frequency_cap=2, frequency_window_days=3, holdout_pct=0, complaint_window_days=30)
 CHANGES = ("unsubscribe", "complaint", "ticket_open", "ticket_close", "pause", "nothing")
 
@@ -52,10 +65,10 @@ def test_delivered_sends_keep_the_promise_whatever_changes_before_delivery(profi
     clock.set_clock(db, START)
     pids = [f"p{i}" for i in range(len(profiles))]
     with db.conn:
-        for pid, (country, granted) in zip(pids, profiles, strict=True):
+        for pid, ((country, city), granted) in zip(pids, profiles, strict=True):
             db.execute(
-                "INSERT INTO profiles (profile_id, country, signup_at) VALUES (?, ?, '2026-01-01T00:00:00Z')",
-                [pid, country],
+                "INSERT INTO profiles (profile_id, country, city, signup_at) VALUES (?, ?, ?, '2026-01-01T00:00:00Z')",
+                [pid, country, city],
             )
             for ch in granted:
                 db.execute(

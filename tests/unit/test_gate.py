@@ -450,6 +450,8 @@ def test_offer_without_expiry_stays_live_for_offer_live_days(db):
 def test_quiet_hours_defer_sms_for_a_japanese_customer_at_23_local(db):
     add_profile(db, "jp", country="JP", consents={"sms": "granted", "email": "granted"})
     add_profile(db, "us", country="US", consents={"sms": "granted"})
+    with db.conn:  # a known city: one zone (without it, 09:00 in New York is 04:00 in Honolulu)
+        db.execute("UPDATE profiles SET city = 'New York' WHERE profile_id = 'us'")
     add_campaign(db, "c1")
     send_at = "2026-11-24T14:00:00Z"  # 23:00 in Tokyo, 09:00 in New York
     result = gate(db, "c1", ["jp", "us"], "sms", send_at=send_at)
