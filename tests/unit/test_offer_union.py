@@ -159,3 +159,12 @@ def test_an_unreadable_expiry_never_expires(db):
         db.execute("UPDATE campaigns SET offer_expires_at = 'next tuesday' WHERE campaign_id = 'welcome'")
     add_campaign(db, "last", offer_kind="last_chance")
     assert gate(db, "last", ["p"], send_at=at(days=30)).suppressed == {"conflicting_offer": 1}
+
+
+def test_explain_shows_the_offer_read_from_the_copy(db):
+    from cdp.explain import explain_customer
+
+    test_copy_names_the_offer_kind_the_plan_left_out(db)
+    entry = next(e for e in explain_customer(db, "p") if e["campaign_id"] == "welcome")
+    assert entry["copy_offers"] == [{"kind": "welcome", "discount_pct": None, "variant_id": "v1"}]
+    assert "(welcome)" in entry["explanation"] and "(last_chance)" in entry["explanation"]
