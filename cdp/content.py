@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cdp import clock
-from cdp.vocabulary import SUPPORTED_LANGUAGES
+from cdp.vocabulary import SUPPORTED_LANGUAGES, discounts_named, offer_kinds_named
 
 PERSONALIZATION_FIELDS = ("first_name", "favorite_category", "city", "offer", "discount")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -80,11 +80,41 @@ def save_variants(db, campaign_id: str, variants: list[VariantSpec]) -> dict[str
     ]
     with db.conn:
         db["content_variants"].upsert_all(rows, pk=("campaign_id", "variant_id"))
+        record_copy_offers(db.conn, campaign_id)
     return {
         "campaign_id": campaign_id,
         "saved": [v.variant_id for v in variants],
         "count": len(variants),
     }
+
+
+def copy_offers(subject: str | None, body: str | None) -> list[tuple[str, float | None]]:
+    """(kind, discount_pct) pairs a variant's copy promises: named offer kinds and percentages."""
+    text = f"{subject or ''}\n{body or ''}"
+    pairs: list[tuple[str, float | None]] = [(k.value, None) for k in sorted(offer_kinds_named(text))]
+    pairs += [("discount", pct) for pct in sorted(discounts_named(text))]
+    return pairs
+
+
+def record_copy_offers(conn, campaign_id: str) -> None:
+    """Rewrite `campaign_offer_kinds` (source 'copy') from the campaign's saved variants.
+
+    Derived in code from what the customer will read, so the gate's offer check uses the union of
+    the plan's declared offer and the copy's: a model can add an offer kind, never remove one.
+    """
+    rows = conn.execute(
+        "SELECT variant_id, subject, body FROM content_variants WHERE campaign_id = ?", [campaign_id]
+    ).fetchall()
+    conn.execute("DELETE FROM campaign_offer_kinds WHERE campaign_id = ? AND source = 'copy'", [campaign_id])
+    conn.executemany(
+        """INSERT OR IGNORE INTO campaign_offer_kinds (campaign_id, kind, discount_pct, source, variant_id)
+           VALUES (?, ?, ?, 'copy', ?)""",
+        [
+            (campaign_id, kind, pct, variant_id)
+            for variant_id, subject, body in rows
+            for kind, pct in copy_offers(subject, body)
+        ],
+    )
 
 
 def campaign_variants(db, campaign_id: str) -> list[dict[str, Any]]:

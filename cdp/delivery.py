@@ -42,11 +42,15 @@ from cdp import clock
 from cdp.db import sqlite_connection
 from cdp.errors import CdpError
 from cdp.gate import (
+    DEFAULT_OFFER_LIVE_DAYS,
     DUPLICATE,
     QUIET_CHANNELS,
     SUPPRESSION_TRAIT,
     customer_zones,
     immediate_transaction,
+    offer_conflict_sql,
+    offer_end_sql,
+    offer_kinds_sql,
     quiet_zone,
 )
 from cdp.policy import ContactPolicy
@@ -70,12 +74,13 @@ DELIVERY_RULES = (
     "open_ticket",
     "recent_complaint",
     "service_suppression",
+    "conflicting_offer",
     "quiet_hours",
     "frequency_cap",
 )
 #: What a merge decides again for the master: the rules a merge itself can break.
-MERGE_RULES = (DUPLICATE, "no_consent", "frequency_cap")
-_TEMP = ("d_due", "d_who", "d_chk", "d_ctx", "d_quiet")
+MERGE_RULES = (DUPLICATE, "no_consent", "conflicting_offer", "frequency_cap")
+_TEMP = ("d_due", "d_who", "d_chk", "d_ctx", "d_quiet", "d_conf")
 
 
 class DeliveryError(CdpError, ValueError):
@@ -251,6 +256,7 @@ def _recheck(
                strftime('%Y-%m-%dT%H:%M:%SZ', at, '-{window_days} days') AS win_lo,
                strftime('%Y-%m-%dT%H:%M:%SZ', at, '+{window_days} days') AS win_hi,
                CAST(NULL AS INTEGER) AS n_window, CAST(NULL AS TEXT) AS kept_send,
+               CAST(NULL AS TEXT) AS conflict_send,
                CAST(NULL AS TEXT) AS local_time, CAST(NULL AS TEXT) AS tz, CAST(NULL AS TEXT) AS reason
         FROM base""",
         params,
@@ -298,6 +304,8 @@ def _recheck(
         conn.execute(
             "UPDATE d_chk SET reason = 'service_suppression' WHERE reason IS NULL AND promotional = 1 AND sup_value = '1'"
         )
+    if "conflicting_offer" in rules:
+        _conflicting_offer(conn, policy)
     if "quiet_hours" in rules:
         _quiet_hours(conn, policy)
     if "frequency_cap" in rules:
@@ -313,6 +321,47 @@ def _recheck(
             "UPDATE d_chk SET reason = 'frequency_cap' WHERE reason IS NULL AND n_window >= ?",
             [policy.frequency_cap],
         )
+
+
+def _conflicting_offer(conn: sqlite3.Connection, policy: ContactPolicy) -> None:
+    """Stop a send whose offer overlaps a contradicting offer the same customer holds or gets first.
+
+    Uses the gate's one definition of a conflict (`offer_conflict_sql`, declared UNION copy-named
+    kinds) between the campaigns involved, and the gate's offer end (`offer_end_sql`). The customer
+    holds what was delivered (`d_ctx`) and the earlier-ranked sends still allowed in this batch.
+    """
+    live = int(getattr(policy, "offer_live_days", DEFAULT_OFFER_LIVE_DAYS))
+    conn.execute(
+        f"""CREATE TEMP TABLE d_conf AS
+            SELECT a.campaign_id AS ours, b.campaign_id AS theirs,
+                   ca.offer_expires_at AS our_expires, cb.offer_expires_at AS their_expires
+            FROM (SELECT DISTINCT campaign_id FROM d_chk) a
+            JOIN (SELECT campaign_id FROM d_chk UNION SELECT campaign_id FROM d_ctx) b
+              ON b.campaign_id != a.campaign_id
+            JOIN campaigns ca ON ca.campaign_id = a.campaign_id
+            JOIN campaigns cb ON cb.campaign_id = b.campaign_id
+            WHERE {offer_conflict_sql("a.campaign_id", "b.campaign_id")} IS NOT NULL"""
+    )
+    if not conn.execute("SELECT 1 FROM d_conf LIMIT 1").fetchone():
+        return
+    ours_end = offer_end_sql("f.our_expires", "d_chk.at", live)
+    conn.execute(
+        f"""UPDATE d_chk SET conflict_send = COALESCE(
+                (SELECT x.send_id FROM d_ctx x JOIN d_conf f ON f.ours = d_chk.campaign_id
+                   AND f.theirs = x.campaign_id
+                 WHERE x.profile_id = d_chk.profile_id AND x.t < {ours_end}
+                   AND d_chk.at < {offer_end_sql("f.their_expires", "x.t", live)}
+                 ORDER BY x.t, x.send_id LIMIT 1),
+                (SELECT b.send_id FROM d_chk b JOIN d_conf f ON f.ours = d_chk.campaign_id
+                   AND f.theirs = b.campaign_id
+                 WHERE b.profile_id = d_chk.profile_id AND b.reason IS NULL AND b.rnk < d_chk.rnk
+                   AND b.at < {ours_end} AND d_chk.at < {offer_end_sql("f.their_expires", "b.at", live)}
+                 ORDER BY b.rnk LIMIT 1))
+            WHERE reason IS NULL AND campaign_id IN (SELECT ours FROM d_conf)"""
+    )
+    conn.execute(
+        "UPDATE d_chk SET reason = 'conflicting_offer' WHERE reason IS NULL AND conflict_send IS NOT NULL"
+    )
 
 
 def _quiet_hours(conn: sqlite3.Connection, policy: ContactPolicy) -> None:
@@ -365,6 +414,7 @@ def _rule_texts(policy: ContactPolicy, stage: str) -> dict[str, str]:
         "open_ticket": f"no promotion while a support ticket is open {when}",
         "recent_complaint": f"no promotion within {policy.complaint_window_days} days of a complaint {when}",
         "service_suppression": f"no promotion while trait {SUPPRESSION_TRAIT} = 1 {when}",
+        "conflicting_offer": f"no two contradicting live offers {when}",
         "quiet_hours": (
             f"no SMS or push between {policy.quiet_hours_start}:00 and {policy.quiet_hours_end}:00 "
             f"local time {when}"
@@ -394,6 +444,9 @@ def _evidence_sql() -> str:
             'complaint_window_days', :complaint_days)
         WHEN 'service_suppression' THEN json_object({common}, 'trait', :trait, 'value', sup_value,
             'source', sup_source, 'updated_at', sup_updated_at)
+        WHEN 'conflicting_offer' THEN json_object({common}, 'conflicting_send_id', conflict_send,
+            'conflicting_campaign_id', (SELECT campaign_id FROM sends WHERE send_id = d_chk.conflict_send),
+            'our_offer_kinds', (SELECT json_group_array(kind) FROM {offer_kinds_sql("d_chk.campaign_id")}))
         WHEN 'quiet_hours' THEN json_object({common}, 'local_time', local_time, 'timezone', tz,
             'quiet_hours_start', :quiet_start, 'quiet_hours_end', :quiet_end)
         WHEN 'frequency_cap' THEN json_object({common}, 'sends_in_window', n_window, 'cap', :cap,

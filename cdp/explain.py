@@ -113,10 +113,10 @@ def _stop_words(entry: dict[str, Any], reason: str | None, ev: dict[str, Any]) -
     if reason == "duplicate_request":
         return f"send {ev.get('kept_send_id')} already covers this campaign step for the customer."
     if reason == "conflicting_offer":
-        theirs = _offer_words(
-            ev.get("their_offer_kind"), ev.get("their_offer_category"), ev.get("their_discount_pct")
-        )
-        ours = _offer_words(entry.get("offer_kind"), entry.get("offer_category"), entry.get("discount_pct"))
+        their_kinds = ", ".join(ev.get("their_offer_kinds") or []) or ev.get("their_offer_kind")
+        theirs = _offer_words(their_kinds, ev.get("their_offer_category"), ev.get("their_discount_pct"))
+        our_kinds = ", ".join(ev.get("our_offer_kinds") or []) or entry.get("offer_kind")
+        ours = _offer_words(our_kinds, entry.get("offer_category"), entry.get("discount_pct"))
         return (
             f"this offer ({ours}) would contradict campaign {ev.get('conflicting_campaign_id')}'s "
             f"offer ({theirs}) the customer already holds from {_day(ev.get('their_scheduled_for'))}."
@@ -175,6 +175,15 @@ def explain_customer(
         )
         entry: dict[str, Any] = {"campaign_id": cid, "step": step, "profile_id": pid, "country": country}
         entry.update(campaign)
+        # What code read from the saved copy: the gate checks these offers too (declared UNION copy).
+        entry["copy_offers"] = [
+            {"kind": r[0], "discount_pct": r[1], "variant_id": r[2]}
+            for r in db.execute(
+                """SELECT kind, discount_pct, variant_id FROM campaign_offer_kinds
+                   WHERE campaign_id = ? AND source = 'copy' ORDER BY kind, discount_pct, variant_id""",
+                [cid],
+            )
+        ]
         send = _one(
             db,
             f"""SELECT send_id, channel, variant, status, scheduled_for, requested_for, cost, rule,

@@ -439,7 +439,7 @@ def decide(
     (
         promo_flag,
         offer_kind,
-        offer_category,
+        _offer_category,
         discount_pct,
         offer_expires_at,
         budget,
@@ -453,7 +453,7 @@ def decide(
             raise GateError(
                 f"campaign {campaign_id!r} has offer_expires_at {offer_expires_at!r}, not an ISO timestamp"
             ) from exc
-    has_offer = offer_kind is not None or discount_pct is not None
+    has_offer = offer_kind is not None or discount_pct is not None or campaign_has_offer(conn, campaign_id)
     promotional = bool(promo_flag) or has_offer or not exempt_kind
     holdout = float(policy.holdout_pct if holdout_pct is None else holdout_pct)
     holdout_cut = max(0, min(BUCKETS, round(holdout * BUCKETS / 100)))
@@ -609,11 +609,11 @@ def decide(
         )
     conn.execute("UPDATE g_req SET reason = 'quiet_hours' WHERE reason IS NULL AND quiet_stop IS NOT NULL")
     if has_offer:
-        _conflicting_offers(conn, campaign_id, offer_kind, offer_category, discount_pct, live_days)
+        _conflicting_offers(conn, campaign_id, live_days)
     else:
         conn.execute(
             """CREATE TEMP TABLE g_conf (campaign_id TEXT, offer_expires_at TEXT, offer_kind TEXT,
-               offer_category TEXT, discount_pct REAL, conflict TEXT)"""
+               offer_category TEXT, discount_pct REAL, kinds TEXT, conflict TEXT)"""
         )
     if promotional:
         conn.execute(
@@ -713,29 +713,83 @@ def decide(
     return result
 
 
-def _conflicting_offers(
-    conn: sqlite3.Connection,
-    campaign_id: str,
-    kind: str | None,
-    category: str | None,
-    discount: float | None,
-    live_days: timedelta,
-) -> None:
+#: The far future an unreadable other campaign's expiry is read as: never expires (the stricter reading).
+NEVER_EXPIRES = "9999-12-31T23:59:59Z"
+
+
+def offer_kinds_sql(cid: str) -> str:
+    """SQL set of a campaign's offer kinds: the plan's declared kind UNION what its copy names.
+
+    `campaign_offer_kinds` is written in code when content is saved, so a model that leaves the
+    kind out of the plan cannot remove a kind the customer will read.
+    """
+    return f"""(SELECT lower(offer_kind) AS kind FROM campaigns WHERE campaign_id = {cid} AND offer_kind IS NOT NULL
+               UNION SELECT kind FROM campaign_offer_kinds WHERE campaign_id = {cid})"""
+
+
+def offer_discounts_sql(cid: str) -> str:
+    """SQL set of a campaign's discounts: the plan's `discount_pct` UNION the percentages its copy names."""
+    return f"""(SELECT discount_pct AS pct FROM campaigns WHERE campaign_id = {cid} AND discount_pct IS NOT NULL
+               UNION SELECT discount_pct FROM campaign_offer_kinds
+                     WHERE campaign_id = {cid} AND discount_pct IS NOT NULL)"""
+
+
+def _category_sql(cid: str) -> str:
+    return f"(SELECT NULLIF(lower(trim(offer_category)), '') FROM campaigns WHERE campaign_id = {cid})"
+
+
+def offer_conflict_sql(ours: str, theirs: str) -> str:
+    """The one definition of two contradicting offers, as SQL over two campaign id expressions.
+
+    'discount' when both offer discounts that differ on overlapping categories (no category =
+    store-wide, overlaps every category), 'kind' when any of their kinds contradict
+    (`offer_kind_conflicts`), else NULL. The gate and the delivery re-check both use it.
+    """
+    cat_a, cat_b = _category_sql(ours), _category_sql(theirs)
+    return f"""CASE
+        WHEN EXISTS (SELECT 1 FROM {offer_discounts_sql(ours)} AS da, {offer_discounts_sql(theirs)} AS db
+                     WHERE da.pct != db.pct)
+             AND ({cat_a} IS NULL OR {cat_b} IS NULL OR {cat_a} = {cat_b}) THEN 'discount'
+        WHEN EXISTS (SELECT 1 FROM offer_kind_conflicts k
+                     WHERE k.kind_a IN {offer_kinds_sql(ours)} AND k.kind_b IN {offer_kinds_sql(theirs)})
+             THEN 'kind'
+        END"""
+
+
+def offer_end_sql(expires: str, start: str, live_days: int) -> str:
+    """SQL end of an offer: its expiry in canonical UTC, else `start` + the live days.
+
+    Expiry text with an offset ('2026-11-24T10:00:00-05:00') is converted by strftime; text that
+    does not parse never expires (stricter than comparing it as raw text).
+    """
+    return f"""CASE WHEN {expires} IS NULL OR trim({expires}) = ''
+                    THEN strftime('%Y-%m-%dT%H:%M:%SZ', {start}, '+{int(live_days)} days')
+                    ELSE COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', {expires}), '{NEVER_EXPIRES}') END"""
+
+
+def campaign_has_offer(conn: sqlite3.Connection, campaign_id: str) -> bool:
+    """True when the plan or the saved copy gives the campaign an offer (kind or discount)."""
+    row = conn.execute(
+        f"SELECT EXISTS {offer_kinds_sql(':cid')} OR EXISTS {offer_discounts_sql(':cid')}",
+        {"cid": campaign_id},
+    ).fetchone()
+    return bool(row[0])
+
+
+def _conflicting_offers(conn: sqlite3.Connection, campaign_id: str, live_days: timedelta) -> None:
     """Stop requests whose offer would overlap a contradicting live offer the customer already holds."""
     conn.execute(
-        """CREATE TEMP TABLE g_conf AS
-        SELECT c2.campaign_id, c2.offer_expires_at, c2.offer_kind, c2.offer_category, c2.discount_pct,
-               CASE WHEN :disc IS NOT NULL AND c2.discount_pct IS NOT NULL AND c2.discount_pct != :disc
-                         AND (c2.offer_category IS NULL OR :cat IS NULL
-                              OR lower(c2.offer_category) = lower(:cat))
-                    THEN 'discount' ELSE 'kind' END AS conflict
-        FROM campaigns c2
-        WHERE c2.campaign_id != :cid AND (
-            (:disc IS NOT NULL AND c2.discount_pct IS NOT NULL AND c2.discount_pct != :disc
-             AND (c2.offer_category IS NULL OR :cat IS NULL OR lower(c2.offer_category) = lower(:cat)))
-            OR EXISTS (SELECT 1 FROM offer_kind_conflicts k
-                       WHERE k.kind_a = lower(:kind) AND k.kind_b = lower(c2.offer_kind)))""",
-        {"cid": campaign_id, "kind": kind, "cat": category, "disc": discount},
+        f"""CREATE TEMP TABLE g_conf AS
+        SELECT campaign_id, offer_expires_at, offer_kind, offer_category, discount_pct, kinds, conflict
+        FROM (SELECT c2.campaign_id, c2.offer_expires_at, c2.offer_category,
+                     (SELECT group_concat(kind, ',') FROM {offer_kinds_sql("c2.campaign_id")})
+                         AS offer_kind,
+                     (SELECT max(pct) FROM {offer_discounts_sql("c2.campaign_id")}) AS discount_pct,
+                     (SELECT json_group_array(kind) FROM {offer_kinds_sql("c2.campaign_id")}) AS kinds,
+                     {offer_conflict_sql(":cid", "c2.campaign_id")} AS conflict
+              FROM campaigns c2 WHERE c2.campaign_id != :cid)
+        WHERE conflict IS NOT NULL""",
+        {"cid": campaign_id},
     )
     if not conn.execute("SELECT 1 FROM g_conf LIMIT 1").fetchone():
         return
@@ -744,8 +798,7 @@ def _conflicting_offers(
                 SELECT s.send_id FROM sends s JOIN g_conf k ON k.campaign_id = s.campaign_id
                 WHERE s.profile_id = g_req.profile_id AND s.status IN {LIVE_STATUSES}
                   AND s.scheduled_for < g_req.offer_end
-                  AND g_req.scheduled_for < COALESCE(k.offer_expires_at,
-                        strftime('%Y-%m-%dT%H:%M:%SZ', s.scheduled_for, '+{live_days.days} days'))
+                  AND g_req.scheduled_for < {offer_end_sql("k.offer_expires_at", "s.scheduled_for", live_days.days)}
                 ORDER BY s.scheduled_for, s.send_id LIMIT 1)
             WHERE reason IS NULL"""
     )
@@ -807,6 +860,8 @@ def _evidence_sql() -> str:
                 'conflicting_send_id', s.send_id, 'their_scheduled_for', s.scheduled_for,
                 'their_offer_kind', k.offer_kind, 'their_offer_category', k.offer_category,
                 'their_discount_pct', k.discount_pct, 'their_offer_expires_at', k.offer_expires_at,
+                'their_offer_kinds', json(k.kinds),
+                'our_offer_kinds', (SELECT json_group_array(kind) FROM {offer_kinds_sql(":cid")}),
                 'conflict', k.conflict, 'our_offer_end', g_req.offer_end)
             FROM sends s JOIN g_conf k ON k.campaign_id = s.campaign_id
             WHERE s.send_id = g_req.conflict_send)

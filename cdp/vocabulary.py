@@ -211,6 +211,78 @@ def offer_kinds_named(text: str) -> set[OfferKind]:
     }
 
 
+#: A discount the copy promises: "30% off", "save 30%", "30 % discount", "-30%".
+_DISCOUNT_CUE = re.compile(
+    r"(?:save\s+|up\s+to\s+|-\s*)?(\d{1,3}(?:[.,]\d+)?)\s*%\s*(?:off|discount|rabatt|de\s+r[ée]duction)?",
+    re.IGNORECASE,
+)
+
+
+def discounts_named(text: str) -> set[float]:
+    """The percentage discounts a piece of message copy names ("30% off" -> 30.0), 0 < pct <= 100.
+
+    Any percentage in customer-facing copy is read as a discount: the stricter reading, since a
+    percentage the plan did not declare can only add an offer the gate checks, never remove one.
+    """
+    found = set()
+    for match in _DISCOUNT_CUE.finditer(text or ""):
+        pct = float(match.group(1).replace(",", "."))
+        if 0 < pct <= 100:
+            found.add(pct)
+    return found
+
+
+#: Other words for the CDP's product categories (`profile_categories.category`).
+CATEGORY_SYNONYMS: dict[str, str] = {
+    "shoe": "shoes",
+    "footwear": "shoes",
+    "sneakers": "shoes",
+    "boots": "shoes",
+    "clothing": "apparel",
+    "clothes": "apparel",
+    "fashion": "apparel",
+    "cosmetics": "beauty",
+    "makeup": "beauty",
+    "skincare": "beauty",
+    "sport": "sports",
+    "book": "books",
+    "toy": "toys",
+    "electronic": "electronics",
+    "tech": "electronics",
+    "homeware": "home",
+    "household": "home",
+}
+
+
+def normalise_category(value: object) -> str | None:
+    """An offer category as one spelling: trimmed, lower case, single spaces, synonyms mapped.
+
+    Empty text is no category (store-wide). "Shoes " and "footwear" both become "shoes", so two
+    discounts on one category cannot pass as two categories.
+    """
+    if value is None:
+        return None
+    text = " ".join(str(value).lower().split())
+    if not text:
+        return None
+    return CATEGORY_SYNONYMS.get(text, text)
+
+
+def cdp_category(conn, value: object) -> str | None:
+    """The CDP's own category for an offer category, else None (store-wide: the stricter reading).
+
+    A category no customer has bought from cannot be told apart from any other, so its offer is
+    checked against every category's.
+    """
+    word = normalise_category(value)
+    if word is None:
+        return None
+    row = conn.execute(
+        "SELECT category FROM profile_categories WHERE lower(trim(category)) = ? LIMIT 1", [word]
+    ).fetchone()
+    return word if row else None
+
+
 # --- languages -------------------------------------------------------------------------------
 
 #: Languages the product writes messages in (ISO 639-1). A customer whose language is missing or

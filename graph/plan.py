@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cdp.vocabulary import OfferKind, normalise_offer_kind
+from cdp.vocabulary import OfferKind, normalise_category, normalise_offer_kind
 
 
 class PlannedTask(BaseModel):
@@ -54,6 +54,12 @@ class CampaignSpec(BaseModel):
     def _normalise_offer_kind(cls, value: Any) -> OfferKind | None:
         """Near-miss words ("last chance", "Welcome Offer") become their kind; others are refused."""
         return normalise_offer_kind(value)
+
+    @field_validator("offer_category", mode="before")
+    @classmethod
+    def _normalise_offer_category(cls, value: Any) -> str | None:
+        """One spelling per category ("Shoes ", "footwear" -> "shoes"); empty means store-wide."""
+        return normalise_category(value)
 
 
 class Plan(BaseModel):

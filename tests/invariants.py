@@ -72,23 +72,37 @@ def _checks(policy: ContactPolicy) -> dict[str, str]:
             FROM sends s JOIN events e ON e.profile_id = s.profile_id AND +e.type = 'complaint'
             WHERE s.status = 'delivered' AND s.promotional = 1 AND e.ts <= {AT}
               AND e.ts > strftime('%Y-%m-%dT%H:%M:%SZ', {AT}, '-{complaint} days')""",
-        # Two live sends of different campaigns whose offers contradict while both are live.
-        "contradicting_offers": """
+        # Two live sends of different campaigns whose offers contradict while both are live. A
+        # campaign's offer is what its plan declares UNION what its saved copy names
+        # (`campaign_offer_kinds`); expiries are compared in UTC, unreadable ones never expire.
+        "contradicting_offers": f"""
+            WITH kinds AS (
+                SELECT campaign_id, lower(offer_kind) AS kind FROM campaigns WHERE offer_kind IS NOT NULL
+                UNION SELECT campaign_id, kind FROM campaign_offer_kinds),
+            pcts AS (
+                SELECT campaign_id, discount_pct AS pct FROM campaigns WHERE discount_pct IS NOT NULL
+                UNION SELECT campaign_id, discount_pct FROM campaign_offer_kinds WHERE discount_pct IS NOT NULL),
+            offers AS (
+                SELECT campaign_id, NULLIF(lower(trim(offer_category)), '') AS cat,
+                       CASE WHEN offer_expires_at IS NULL THEN NULL
+                            ELSE COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', offer_expires_at),
+                                          '9999-12-31T23:59:59Z') END AS expires
+                FROM campaigns)
             SELECT a.profile_id, a.send_id, b.send_id FROM sends a
-            JOIN campaigns ca ON ca.campaign_id = a.campaign_id
+            JOIN offers ca ON ca.campaign_id = a.campaign_id
             JOIN sends b ON b.profile_id = a.profile_id AND b.campaign_id > a.campaign_id
-            JOIN campaigns cb ON cb.campaign_id = b.campaign_id
-            WHERE a.status IN ('scheduled', 'delivered') AND b.status IN ('scheduled', 'delivered')
-              AND a.scheduled_for < COALESCE(cb.offer_expires_at,
+            JOIN offers cb ON cb.campaign_id = b.campaign_id
+            WHERE a.status IN {LIVE} AND b.status IN {LIVE}
+              AND a.scheduled_for < COALESCE(cb.expires,
                                              strftime('%Y-%m-%dT%H:%M:%SZ', b.scheduled_for, '+14 days'))
-              AND b.scheduled_for < COALESCE(ca.offer_expires_at,
+              AND b.scheduled_for < COALESCE(ca.expires,
                                              strftime('%Y-%m-%dT%H:%M:%SZ', a.scheduled_for, '+14 days'))
-              AND ((ca.discount_pct IS NOT NULL AND cb.discount_pct IS NOT NULL
-                    AND ca.discount_pct != cb.discount_pct
-                    AND (ca.offer_category IS NULL OR cb.offer_category IS NULL
-                         OR lower(ca.offer_category) = lower(cb.offer_category)))
+              AND ((EXISTS (SELECT 1 FROM pcts pa JOIN pcts pb ON pa.pct != pb.pct
+                            WHERE pa.campaign_id = ca.campaign_id AND pb.campaign_id = cb.campaign_id)
+                    AND (ca.cat IS NULL OR cb.cat IS NULL OR ca.cat = cb.cat))
                    OR EXISTS (SELECT 1 FROM offer_kind_conflicts k
-                              WHERE k.kind_a = lower(ca.offer_kind) AND k.kind_b = lower(cb.offer_kind)))""",
+                              JOIN kinds ka ON ka.campaign_id = ca.campaign_id AND ka.kind = k.kind_a
+                              JOIN kinds kb ON kb.campaign_id = cb.campaign_id AND kb.kind = k.kind_b))""",
         "duplicate_sends": f"""
             SELECT campaign_id, profile_id, step, count(*) FROM sends WHERE status IN {LIVE}
             GROUP BY campaign_id, profile_id, step HAVING count(*) > 1""",

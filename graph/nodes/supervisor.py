@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
 from cdp.redact import redact
-from cdp.vocabulary import SegmentVocabulary
+from cdp.vocabulary import SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.plan import Plan, PlanError, validate_plan
@@ -86,7 +86,7 @@ def create_campaign(
                 spec.goal,
                 thread_id,
                 spec.offer_kind.value if spec.offer_kind else None,
-                spec.offer_category,
+                cdp_category(db.conn, spec.offer_category),
                 spec.discount_pct,
                 spec.budget,
                 spec.currency,
