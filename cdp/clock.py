@@ -37,7 +37,12 @@ def _utc(value: str | datetime) -> datetime:
     try:
         return dt.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 moved past the calendar's end by its offset
-        raise ValueError(f"{value!s} lies outside the years {MIN_YEAR}..{MAX_YEAR}") from None
+        raise ValueError(_out_of_range(value, dt.year)) from None
+
+
+def _out_of_range(value: str | datetime, year: int) -> str:
+    where = f"is in the future beyond {MAX_YEAR}" if year > MAX_YEAR else f"lies before {MIN_YEAR}"
+    return f"{value!s} {where} (accepted years {MIN_YEAR}..{MAX_YEAR})"
 
 
 def parse_ts(value: str | datetime) -> datetime:
@@ -47,7 +52,7 @@ def parse_ts(value: str | datetime) -> datetime:
     """
     dt = _utc(value)
     if not MIN_YEAR <= dt.year <= MAX_YEAR:
-        raise ValueError(f"{value!s} lies outside the years {MIN_YEAR}..{MAX_YEAR}")
+        raise ValueError(_out_of_range(value, dt.year))
     return dt
 
 

@@ -125,7 +125,7 @@ def clean_ts(value: Any, what: str = "ts") -> str:
     try:
         return clock.normalize_ts(value)
     except ValueError as exc:
-        if "outside the years" in str(exc):
+        if "accepted years" in str(exc):
             raise ValueError(f"{what}: {exc}") from None
         raise ValueError(f"{what} is not an ISO timestamp: {value!r}") from None
 

@@ -47,7 +47,7 @@ def test_iso_always_writes_four_digit_years():
 
 @pytest.mark.parametrize("value", OUT_OF_RANGE)
 def test_parse_ts_refuses_years_outside_the_range_with_a_value_error(value):
-    with pytest.raises(ValueError, match="outside the years 1970..2200"):
+    with pytest.raises(ValueError, match=r"accepted years 1970\.\.2200"):
         clock.parse_ts(value)
     with pytest.raises(ValueError):
         clock.normalize_ts(value)
@@ -119,7 +119,9 @@ def test_m067_pads_three_digit_years_and_unpins_an_impossible_clock():
     assert db.execute("SELECT status FROM consents WHERE channel = 'sms'").fetchone()[0] == "granted"
 
 
-@pytest.mark.parametrize("value", ["0999-01-01T00:00:00Z", "9999-12-30T00:00:00Z", "0001-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize(
+    "value", ["0999-01-01T00:00:00Z", "9999-12-30T00:00:00Z", "0001-01-01T00:00:00+14:00"]
+)
 def test_cdp_now_outside_the_range_is_one_line_and_exit_2(monkeypatch, capsys, value):
     from cli.settings import check_settings_or_exit
 
@@ -158,5 +160,5 @@ def test_send_at_outside_the_range_is_refused():
     from cdp.requests import InvalidSendRequestError, _send_time
 
     db = _db()
-    with pytest.raises(InvalidSendRequestError, match="1970..2200"):
+    with pytest.raises(InvalidSendRequestError, match=r"1970\.\.2200"):
         _send_time(db.conn, "0999-01-01T00:00:00Z")
