@@ -16,12 +16,15 @@ import os
 from datetime import UTC, datetime
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: The years a timestamp the CDP accepts may fall in (UTC). Stored times compare as text, which is
+#: time order only for four-digit years; outside this range a value is a typo or an attack.
+MIN_YEAR = 1970
+MAX_YEAR = 2200
 #: `cdp_clock.pinned_by` while the engagement simulator owns the clock.
 SIMULATION = "simulation"
 
 
-def parse_ts(value: str | datetime) -> datetime:
-    """Parse an ISO timestamp (with `Z`, an offset, or naive = UTC) into an aware UTC datetime."""
+def _utc(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
         dt = value
     else:
@@ -31,12 +34,36 @@ def parse_ts(value: str | datetime) -> datetime:
         dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved past the calendar's end by its offset
+        raise ValueError(_out_of_range(value, dt.year)) from None
+
+
+def _out_of_range(value: str | datetime, year: int) -> str:
+    where = f"is in the future beyond {MAX_YEAR}" if year > MAX_YEAR else f"lies before {MIN_YEAR}"
+    return f"{value!s} {where} (accepted years {MIN_YEAR}..{MAX_YEAR})"
+
+
+def parse_ts(value: str | datetime) -> datetime:
+    """Parse an ISO timestamp (with `Z`, an offset, or naive = UTC) into an aware UTC datetime.
+
+    Any failure, a year outside `MIN_YEAR`..`MAX_YEAR` included, is a `ValueError`.
+    """
+    dt = _utc(value)
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise ValueError(_out_of_range(value, dt.year))
+    return dt
 
 
 def iso(dt: datetime) -> str:
-    """Format a datetime the way every CDP table stores time: `YYYY-MM-DDTHH:MM:SSZ` in UTC."""
-    return parse_ts(dt).strftime(ISO_FORMAT)
+    """Format a datetime the way every CDP table stores time: `YYYY-MM-DDTHH:MM:SSZ` in UTC.
+
+    The year always has four digits (strftime's `%Y` drops the zeros of years before 1000), so that
+    text order stays time order.
+    """
+    u = _utc(dt)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def normalize_ts(value: str | datetime) -> str:

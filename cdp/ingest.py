@@ -134,7 +134,9 @@ def clean_ts(value: Any, what: str = "ts") -> str:
         raise ValueError(f"{what} must be an ISO timestamp, got {value!r}")
     try:
         return clock.normalize_ts(value)
-    except ValueError:
+    except ValueError as exc:
+        if "accepted years" in str(exc):
+            raise ValueError(f"{what}: {exc}") from None
         raise ValueError(f"{what} is not an ISO timestamp: {value!r}") from None
 
 
@@ -218,10 +220,8 @@ class _Row(BaseModel):
         for name in TIMESTAMP_FIELDS:
             value = getattr(self, name, None)
             if isinstance(value, str) and value:
-                try:
-                    stored = clock.normalize_ts(value)
-                except ValueError:
-                    continue  # the field's own validator names the bad format
+                # A value that does not parse is refused here, never let through unchecked.
+                stored = clean_ts(value, name)
                 try:
                     not_future(stored, latest)
                 except ValueError as exc:
@@ -499,7 +499,10 @@ def _known(conn, models: Sequence[Any], errors: list[str], what: str) -> tuple[l
 
 
 def _grant_time(status: str, updated_at: str, now: str) -> str:
-    return min(updated_at, now) if status == "granted" else updated_at
+    """A grant's stored time: never later than `now` (compared as instants, not as text)."""
+    if status != "granted":
+        return updated_at
+    return min(updated_at, now, key=clock.parse_ts)
 
 
 def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str]) -> tuple[int, int, int]:

@@ -73,6 +73,7 @@ def _send_time(conn: sqlite3.Connection, send_at: Any) -> str:
     except (TypeError, ValueError) as exc:
         raise InvalidSendRequestError(
             f"send_at {str(send_at)[:40]!r} is not an ISO timestamp such as 2026-11-24T09:00:00Z"
+            f" in the years {clock.MIN_YEAR}..{clock.MAX_YEAR}"
         ) from exc
 
 

@@ -31,7 +31,10 @@ def check_settings() -> None:
     except ValueError:
         raw = os.environ.get("CDP_NOW", "")
         raise InvalidSettingError(
-            "CDP_NOW", raw, "must be an ISO 8601 time such as 2026-11-24T12:00:00Z"
+            "CDP_NOW",
+            raw,
+            "must be an ISO 8601 time such as 2026-11-24T12:00:00Z"
+            f" in the years {clock.MIN_YEAR}..{clock.MAX_YEAR}",
         ) from None
     _timeout()
     _latency_seconds(None)

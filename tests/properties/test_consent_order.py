@@ -3,7 +3,8 @@
 Grants, denials and revocations arrive through the product's paths (consent upserts, unsubscribe
 events) and through raw SQL, with random times (many equal, some after the CDP clock for raw
 writes) in random arrival order. The stored consent must equal the change that is latest by
-(event time, arrival), where a grant's event time is never later than the moment it was recorded.
+(event time, arrival), where a grant's event time is never later than the moment it was recorded
+and, at equal stored time (whole seconds), a revocation or denial comes after a grant.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def test_consent_equals_the_latest_change_by_event_time_then_arrival(changes):
     clock.set_clock(db, NOW)
     upsert_profiles(db, [{"profile_id": "p1", "signup_at": "2025-01-01T00:00:00Z"}])
     latest = clock.iso(clock.parse_ts(NOW) + timedelta(minutes=5))
-    accepted: list[tuple[str, int, str]] = []  # (effective event time, arrival, status)
+    accepted: list[tuple[str, bool, int, str]] = []  # (event time, is a stop, arrival, status)
     for arrival, (path, status, offset) in enumerate(changes):
         ts = _at(offset)
         if path == "unsubscribe_event":
@@ -66,12 +67,12 @@ def test_consent_equals_the_latest_change_by_event_time_then_arrival(changes):
         if path != "raw" and ts > latest:
             continue  # refused: it never happened
         effective = min(ts, NOW) if status == "granted" else ts
-        accepted.append((effective, arrival, status))
+        accepted.append((effective, status != "granted", arrival, status))
     row = db.execute("SELECT status, updated_at FROM consents WHERE profile_id = 'p1'").fetchone()
     if not accepted:
         assert row is None
         return
-    when, _, status = max(accepted)
+    when, _, _, status = max(accepted)
     assert row == (status, when), (changes, accepted)
     flag = db.execute("SELECT consent_email FROM customer_360 WHERE profile_id = 'p1'").fetchone()[0]
     assert flag == (status == "granted")
