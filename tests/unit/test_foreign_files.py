@@ -300,3 +300,62 @@ def test_opening_a_cdp_again_keeps_the_locks_of_connections_already_open(cdp_pat
         assert held.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         held.conn.close()
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+@pytest.mark.parametrize("command", ["run", "resume", "report"])
+def test_a_foreign_checkpoint_file_is_refused_and_left_byte_for_byte(cdp_path, kind, command):
+    """rt2 #5: a foreign SQLite `f.checkpoints.db` got LangGraph's tables and WAL mode; a text file
+    there gave "the CDP ... could not be written ... continue with: cdp-agents resume". Fails on the
+    old code."""
+    from cli.runs import checkpoint_path
+
+    checkpoints = Path(checkpoint_path(str(cdp_path)))
+    FOREIGN[kind](checkpoints)
+    before, listing = _sha256(checkpoints), _listing(cdp_path.parent)
+    result = CliRunner().invoke(app, _commands(str(cdp_path), cdp_path.parent / "unused.csv")[command])
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{checkpoints} is not a checkpoint file" in lines[0], result.stderr
+    assert "resume" not in lines[0]
+    assert _sha256(checkpoints) == before
+    assert _listing(cdp_path.parent) == listing
+
+
+@pytest.mark.parametrize("state", ["empty-file", "langgraph-only"])
+def test_an_empty_or_langgraph_only_checkpoint_file_is_used(cdp_path, state):
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from cli.runs import checkpoint_path
+
+    checkpoints = Path(checkpoint_path(str(cdp_path)))
+    checkpoints.write_bytes(b"")
+    if state == "langgraph-only":
+        conn = sqlite3.connect(checkpoints)
+        SqliteSaver(conn).setup()
+        conn.close()
+    result = CliRunner().invoke(app, ["resume", "never-ran", "--db", str(cdp_path)])
+    assert result.exit_code == 1
+    assert "never started" in result.stderr, result.stderr
+
+
+def test_a_deleted_checkpoint_files_wal_is_refused(cdp_path):
+    from cli.runs import checkpoint_path
+
+    checkpoints = Path(checkpoint_path(str(cdp_path)))
+    Path(f"{checkpoints}-wal").write_bytes(b"\x00" * 64)
+    result = CliRunner().invoke(app, ["resume", "never-ran", "--db", str(cdp_path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{checkpoints}-wal" in lines[0], result.stderr
+    assert not checkpoints.exists()
+
+
+def test_two_cdps_never_share_a_checkpoint_file():
+    """rt2 #5: `a.db`, `a.sqlite` and `a` all used `a.checkpoints.db` (`Path.stem`)."""
+    from cli.runs import checkpoint_path
+
+    names = ["a.db", "a.sqlite", "a", "a.sqlite.db", "a.checkpoints", "a.DB", "d/a.db", "a.b.db"]
+    paths = [checkpoint_path(n) for n in names]
+    assert len(set(paths)) == len(paths), paths
+    assert checkpoint_path("data/cdp.db") == "data/cdp.checkpoints.db"  # existing users keep theirs
