@@ -187,7 +187,7 @@ def _file_identity(target: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _connect_checked(target: Path, create: bool) -> tuple[sqlite3.Connection, FileKind]:
+def _connect_checked(target: Path, create: bool, writes: bool) -> tuple[sqlite3.Connection, FileKind]:
     """A connection to `target` once it is known to be a CDP (or a new one), and what it was; the
     caller holds `_OPENING`.
 
@@ -198,7 +198,7 @@ def _connect_checked(target: Path, create: bool) -> tuple[sqlite3.Connection, Fi
     first connection and under a lock; later opens check the mark through SQLite itself (an
     unmarked CDP opened read-only is remembered in `_UNMARKED`, so it is not inspected again).
 
-    Only `create` (a command that writes) marks an unmarked CDP; a read-only open writes nothing.
+    Only `writes` (a command that writes) marks an unmarked CDP; a read-only open writes nothing.
     """
     ident = _file_identity(target)
     kind: FileKind | None = None
@@ -219,7 +219,7 @@ def _connect_checked(target: Path, create: bool) -> tuple[sqlite3.Connection, Fi
             raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(target)
-    if kind != "cdp" and create:
+    if kind != "cdp" and writes:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         kind = "cdp" if kind == "unmarked-cdp" else kind
     if (ident := _file_identity(target)) is not None:
@@ -252,12 +252,17 @@ def file_kind(target: Path) -> FileKind:
 
 
 def open_cdp(
-    path: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True
+    path: str | os.PathLike[str] | None = None,
+    *,
+    migrate: bool = True,
+    create: bool = True,
+    writes: bool | None = None,
 ) -> sqlite_utils.Database:
     """Open the CDP at `path` (creating it when `create`), apply pending migrations and sync the clock.
 
     Commands that only read pass `create=False`: a missing or empty file then raises `NoCdpError`
-    and nothing is created, and a CDP from before the mark is read as it is (no mark, no WAL switch,
+    and nothing is created, and (unless `writes=True`: a command that writes to an existing CDP
+    but must not create one) a CDP from before the mark is read as it is (no mark, no WAL switch,
     no migration; `OutdatedCdpError` when it lacks migrations). Any file that is not a CDP raises
     `NotACdpError` before anything is written to it (see `inspect_file`); WAL or journal files of a
     deleted database beside a missing or empty path raise `StraySideFilesError`.
@@ -271,7 +276,7 @@ def open_cdp(
     target = Path(path or default_db_path())
     try:
         with _OPENING:
-            conn, kind = _connect_checked(target, create)
+            conn, kind = _connect_checked(target, create, create or bool(writes))
         db = sqlite_utils.Database(conn)
         if kind == "unmarked-cdp":  # read-only: no mark, no WAL switch, no migration, no clock
             if pending := _pending_migrations(conn):

@@ -262,13 +262,15 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
     return EXIT_FAILED
 
 
-def open_existing(db_path: str):
+def open_existing(db_path: str, *, writes: bool = False):
     """Open an existing CDP (never creating one) or stop with one line: no CDP there, or not a CDP.
 
     `run` calls it before its checkpoint file is created, so a foreign `--db` gets nothing beside it.
+    Commands that go on to write (`run`, `resume`, `demo`) pass `writes`: a CDP from before the mark
+    then gets it and its migrations (see `cdp.db.open_cdp`).
     """
     try:
-        return open_cdp(db_path, create=False)
+        return open_cdp(db_path, create=False, writes=writes)
     except CdpError as exc:
         raise fail(str(exc)) from None
 
@@ -345,7 +347,7 @@ def register(app: typer.Typer) -> None:
         context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
-        open_existing(context.db_path).conn.close()
+        open_existing(context.db_path, writes=True).conn.close()
         thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
         try:
             with durable_graph(context.db_path) as graph:
@@ -380,7 +382,7 @@ def register(app: typer.Typer) -> None:
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
-        cdp = open_existing(path)
+        cdp = open_existing(path, writes=True)
         row = cdp.execute(
             "SELECT status, protocol, model, CAST(json_extract(settings, '$.simulate_days') AS INTEGER), "
             "settings FROM runs WHERE thread_id = ?",
@@ -450,7 +452,7 @@ def register(app: typer.Typer) -> None:
                 seed_file(db, customers=customers, seed=42)
             except CdpError as exc:
                 raise fail(str(exc)) from None
-        open_existing(db).conn.close()
+        open_existing(db, writes=True).conn.close()
         context = _context(db, "scripted", "hub", "auto", simulate)
         thread_id = f"demo-{uuid.uuid4().hex[:8]}"
         out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")

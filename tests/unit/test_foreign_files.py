@@ -161,8 +161,10 @@ def test_a_cdp_from_before_the_mark_gets_it_and_keeps_working(tmp_path, cdp_path
 def test_a_read_only_command_refuses_an_outdated_unmarked_cdp_without_migrating_it(cdp_path):
     _unmark(cdp_path)
     conn = sqlite3.connect(cdp_path)
-    last = conn.execute("SELECT max(name) FROM _sqlite_migrations WHERE migration_set = 'cdp'").fetchone()[0]
+    last = "m064_consent_grant_clock"  # made before it: its row and its triggers are not there
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [last])
+    conn.execute("DROP TRIGGER consents_grant_clamp_insert")
+    conn.execute("DROP TRIGGER consents_grant_clamp_update")
     conn.commit()
     conn.close()
     before = _sha256(cdp_path)
@@ -171,6 +173,13 @@ def test_a_read_only_command_refuses_an_outdated_unmarked_cdp_without_migrating_
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "earlier version" in lines[0] and str(cdp_path) in lines[0], result.stderr
     assert _sha256(cdp_path) == before
+    # `resume` (like `run`) writes: it brings the CDP up to date and marks it.
+    result = CliRunner().invoke(app, ["resume", "never-ran", "--db", str(cdp_path)])
+    assert "never started" in result.stderr, result.stderr
+    conn = sqlite3.connect(cdp_path)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("SELECT 1 FROM _sqlite_migrations WHERE name = ?", [last]).fetchone()
+    conn.close()
 
 
 def _fake_migrations(path: Path, names: list[str], core: bool) -> None:
