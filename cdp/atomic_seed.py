@@ -5,7 +5,8 @@ there, never a half-written file that the next `seed` refuses as "already holds 
 database is built in a temporary file in the target's folder (same file system, so the rename is
 atomic), checkpointed out of WAL mode so the main file alone is the whole database, synced, and
 moved over the target with `os.replace`. Temporary files of seeds that died are removed by the
-next seed.
+next seed. A -wal, -shm or -journal file beside a missing or empty target (left by a deleted CDP) is
+refused, never adopted: SQLite would replay it into the renamed file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from cdp.db import file_kind, open_cdp
+from cdp.db import file_kind, open_cdp, stray_side_files
 from cdp.identity import IdentitySettings
 from cdp.seed import SeedError, SeedSummary, seed_cdp
 
@@ -71,7 +72,9 @@ def _fsync(path: Path) -> None:
 
 def _refuse_existing(target: Path) -> None:
     """An existing CDP with profiles is never replaced; an empty one may be, when nobody has it open."""
-    kind = file_kind(target)  # a foreign file raises NotACdpError here, untouched
+    # A foreign file raises NotACdpError here, untouched; side files of a deleted CDP beside a
+    # missing or empty target raise StraySideFilesError.
+    kind = file_kind(target)
     if kind in ("missing", "empty"):
         return
     in_use = Path(f"{target}-wal").exists()
@@ -117,7 +120,11 @@ def seed_file(
             db.execute("PRAGMA journal_mode = DELETE")
         finally:
             db.conn.close()
+        if leftover := stray_side_files(temp):  # out of WAL mode, so SQLite removed them on close
+            raise SeedError(f"the seed left {leftover[0]} beside its temporary file; seed again")
         _fsync(temp)
+        if (late := stray_side_files(target)) and not target.exists():
+            raise SeedError(f"{late[0]} appeared beside {target} during the seed; delete it, then seed again")
         os.replace(temp, target)
         if hasattr(os, "O_DIRECTORY"):
             dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)

@@ -3,7 +3,12 @@
 A CDP file carries this product's mark, `PRAGMA application_id = APPLICATION_ID`. `open_cdp` looks
 at a file's header before it writes anything: another application's database, or a file that is
 not SQLite at all, is refused and left byte for byte as it was (no schema, no WAL switch, no side
-files). A CDP made before the mark existed (our migrations, no mark) gets the mark on its next open.
+files). A CDP made before the mark existed (only our migrations, our core tables, no mark) gets the
+mark on its next open by a command that writes; a command that only reads (`create=False`) reads it
+as it is and writes nothing to it.
+
+WAL or journal files left beside a missing or empty path (a deleted CDP's -wal, -shm or -journal)
+are refused: SQLite would replay the deleted database's last changes into the new file.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ _APPLICATION_ID_OFFSET = 68
 FileKind = Literal["missing", "empty", "cdp", "unmarked-cdp"]
 #: Files (device, inode) this process has checked or created as CDPs; see `_connect_checked`.
 _VERIFIED: set[tuple[int, int]] = set()
+#: Those of `_VERIFIED` found to be CDPs from before the mark, still unmarked (read-only opens).
+_UNMARKED: set[tuple[int, int]] = set()
+#: Tables of `m001_core` that every CDP has: a file whose migrations table says "cdp" but which
+#: lacks one of them is another application's database.
+CORE_TABLES = frozenset({"cdp_clock", "profiles", "identities", "events", "consents", "tickets"})
+#: What SQLite keeps beside a database between connections, and replays into a file of that name.
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 _OPENING = threading.Lock()
 
 
@@ -41,6 +53,29 @@ class NotACdpError(CdpError, ValueError):
 
 class NoCdpError(CdpError, LookupError):
     """There is no CDP at the path, and the command only reads one."""
+
+
+class StraySideFilesError(CdpError, ValueError):
+    """A deleted database's -wal/-shm/-journal sit beside a missing or empty path."""
+
+
+class OutdatedCdpError(CdpError, ValueError):
+    """A CDP from before the mark with pending migrations, opened by a command that only reads."""
+
+
+def stray_side_files(target: Path) -> list[Path]:
+    """The -wal, -shm and -journal files beside `target`."""
+    return [p for p in (Path(f"{target}{s}") for s in SIDE_SUFFIXES) if p.exists()]
+
+
+def _refuse_strays(target: Path) -> None:
+    if strays := stray_side_files(target):
+        names = ", ".join(str(p) for p in strays)
+        raise StraySideFilesError(
+            f"{target} is {'empty' if target.exists() else 'missing'} but {names} of a deleted database "
+            "sit beside it (SQLite would replay them into the new file): delete them, or move them away "
+            "with the database they belong to, then try again"
+        )
 
 
 def default_db_path() -> str:
@@ -82,6 +117,7 @@ def inspect_file(target: Path) -> FileKind:
     read-only, `immutable` when it has no WAL beside it, so SQLite creates no -wal or -shm file.
     """
     if not target.exists():
+        _refuse_strays(target)
         return "missing"
     if target.is_dir():
         raise _not_a_cdp(target, "it is a folder")
@@ -91,6 +127,7 @@ def inspect_file(target: Path) -> FileKind:
     except OSError as exc:
         raise CdpUnavailableError(f"cannot read {target}: {exc.strerror or exc}") from exc
     if not header:
+        _refuse_strays(target)
         return "empty"
     if len(header) < _HEADER_BYTES or not header.startswith(_SQLITE_MAGIC):
         raise _not_a_cdp(target, "not an SQLite database")
@@ -105,11 +142,15 @@ def inspect_file(target: Path) -> FileKind:
         conn = sqlite3.connect(uri, uri=True)
         try:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            ours = (
-                "_sqlite_migrations" in names
-                and conn.execute(
-                    "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1", [MIGRATIONS.name]
-                ).fetchone()
+            applied = (
+                {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATIONS.name]
+                    )
+                }
+                if "_sqlite_migrations" in names
+                else set()
             )
         finally:
             conn.close()
@@ -117,9 +158,25 @@ def inspect_file(target: Path) -> FileKind:
         raise _not_a_cdp(target, f"an unreadable SQLite database: {exc}") from exc
     if not names:
         return "empty"
-    if ours:
+    # Only our migrations, and our core tables: a migrations row alone is easy to have by chance.
+    if applied and applied <= _our_migrations() and names >= CORE_TABLES:
         return "unmarked-cdp"
     raise _not_a_cdp(target, "an SQLite database of another application")
+
+
+def _our_migrations() -> set[str]:
+    return {m.name for m in MIGRATIONS._migrations}
+
+
+def _pending_migrations(conn: sqlite3.Connection) -> set[str]:
+    """Our migrations not yet applied, read without creating the migrations table."""
+    applied = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATIONS.name]
+        )
+    }
+    return _our_migrations() - applied
 
 
 def _file_identity(target: Path) -> tuple[int, int] | None:
@@ -130,32 +187,48 @@ def _file_identity(target: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _connect_checked(target: Path, create: bool) -> sqlite3.Connection:
-    """A connection to `target` once it is known to be a CDP (or a new one); the caller holds `_OPENING`.
+def _connect_checked(target: Path, create: bool, writes: bool) -> tuple[sqlite3.Connection, FileKind]:
+    """A connection to `target` once it is known to be a CDP (or a new one), and what it was; the
+    caller holds `_OPENING`.
 
     On POSIX, closing any descriptor of a file drops every lock this process holds on it, SQLite's
     included. Reading the header with a descriptor of our own while a connection of this process
     has the file open could let another process checkpoint or delete the WAL under that
     connection, and corrupt the CDP. So the header is read once per file per process, before the
-    first connection and under a lock; later opens check the mark through SQLite itself.
+    first connection and under a lock; later opens check the mark through SQLite itself (an
+    unmarked CDP opened read-only is remembered in `_UNMARKED`, so it is not inspected again).
+
+    Only `writes` (a command that writes) marks an unmarked CDP; a read-only open writes nothing.
     """
     ident = _file_identity(target)
+    kind: FileKind | None = None
     if ident is not None and ident in _VERIFIED:
         conn = connect(target)
-        if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
-            return conn
-        conn.close()  # another file now has that inode: look at it afresh
-        _VERIFIED.discard(ident)
-    kind = inspect_file(target)
-    if kind in ("missing", "empty") and not create:
-        raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(target)
-    if kind != "cdp":
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return conn, "cdp"
+        if app_id == 0 and ident in _UNMARKED:
+            kind = "unmarked-cdp"
+        else:
+            conn.close()  # another file now has that inode: look at it afresh
+            _VERIFIED.discard(ident)
+            _UNMARKED.discard(ident)
+    if kind is None:
+        kind = inspect_file(target)
+        if kind in ("missing", "empty") and not create:
+            raise NoCdpError(f"no CDP at {target}: run cdp-agents seed or import first")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(target)
+    if kind != "cdp" and writes:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        kind = "cdp" if kind == "unmarked-cdp" else kind
     if (ident := _file_identity(target)) is not None:
         _VERIFIED.add(ident)
-    return conn
+        if kind == "unmarked-cdp":
+            _UNMARKED.add(ident)
+        else:
+            _UNMARKED.discard(ident)
+    return conn, kind
 
 
 def file_kind(target: Path) -> FileKind:
@@ -166,22 +239,33 @@ def file_kind(target: Path) -> FileKind:
             uri = f"file:{quote(str(target.resolve()))}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
             try:
-                if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                if app_id == APPLICATION_ID:
                     return "cdp"
+                if app_id == 0 and ident in _UNMARKED:
+                    return "unmarked-cdp"
             finally:
                 conn.close()
             _VERIFIED.discard(ident)
+            _UNMARKED.discard(ident)
         return inspect_file(target)
 
 
 def open_cdp(
-    path: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True
+    path: str | os.PathLike[str] | None = None,
+    *,
+    migrate: bool = True,
+    create: bool = True,
+    writes: bool | None = None,
 ) -> sqlite_utils.Database:
     """Open the CDP at `path` (creating it when `create`), apply pending migrations and sync the clock.
 
     Commands that only read pass `create=False`: a missing or empty file then raises `NoCdpError`
-    and nothing is created. Any file that is not a CDP raises `NotACdpError` before anything is
-    written to it (see `inspect_file`).
+    and nothing is created, and (unless `writes=True`: a command that writes to an existing CDP
+    but must not create one) a CDP from before the mark is read as it is (no mark, no WAL switch,
+    no migration; `OutdatedCdpError` when it lacks migrations). Any file that is not a CDP raises
+    `NotACdpError` before anything is written to it (see `inspect_file`); WAL or journal files of a
+    deleted database beside a missing or empty path raise `StraySideFilesError`.
 
     The clock is written only when `CDP_NOW` is set; otherwise a clock pinned earlier (by `CDP_NOW`
     or `clock.set_clock`, possibly from another process) stays pinned, see `cdp.clock`.
@@ -192,8 +276,17 @@ def open_cdp(
     target = Path(path or default_db_path())
     try:
         with _OPENING:
-            conn = _connect_checked(target, create)
+            conn, kind = _connect_checked(target, create, create or bool(writes))
         db = sqlite_utils.Database(conn)
+        if kind == "unmarked-cdp":  # read-only: no mark, no WAL switch, no migration, no clock
+            if pending := _pending_migrations(conn):
+                conn.close()
+                raise OutdatedCdpError(
+                    f"{target} is a CDP of an earlier version ({len(pending)} schema updates pending); "
+                    "this command only reads and left it unchanged: run a command that writes to it "
+                    "first (cdp-agents run or import), which brings it up to date"
+                )
+            return db
         if db.journal_mode != "wal":
             db.enable_wal()
         if migrate:

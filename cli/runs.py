@@ -15,6 +15,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import typer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -24,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from cdp.db import default_db_path, open_cdp
+from cdp.db import default_db_path, open_cdp, stray_side_files
 from cdp.errors import CdpError
 from cdp.settings import InvalidSettingError
 from graph.context import Context
@@ -43,14 +44,93 @@ err = Console(stderr=True)
 
 
 def checkpoint_path(db_path: str) -> str:
-    """Checkpoints live beside the CDP: `cdp.db` -> `cdp.checkpoints.db`."""
+    """Checkpoints live beside the CDP, named from its full file name so two CDPs never share one:
+    `cdp.db` -> `cdp.checkpoints.db` (as always), any other name `a.sqlite` -> `a.sqlite.checkpoints`
+    and `a` -> `a.checkpoints`."""
     p = Path(db_path)
-    return str(p.with_name(p.stem + ".checkpoints.db"))
+    if p.suffix == ".db":
+        return str(p.with_name(p.stem + ".checkpoints.db"))
+    return str(p.with_name(p.name + ".checkpoints"))
+
+
+#: The tables `SqliteSaver.setup` makes; a checkpoint file holds nothing else.
+CHECKPOINT_TABLES = frozenset({"checkpoints", "writes"})
+#: Checkpoint files (device, inode) this process has checked (see `cdp.db._connect_checked`: a
+#: descriptor of our own, closed while a connection of this process is open, drops its locks).
+_CHECKED: set[tuple[int, int]] = set()
+
+
+def _check_checkpoint_file(path: Path) -> None:
+    """Refuse, before writing anything, a checkpoint file that is not one: another application's
+    SQLite database or not SQLite at all. Missing, empty or LangGraph-only files are fine."""
+
+    def refuse(why: str) -> CdpError:
+        return CdpError(
+            f"{path} is not a checkpoint file of cdp-agents ({why}); it was left unchanged: move it "
+            "away, then run again"
+        )
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    if st is not None and (st.st_dev, st.st_ino) in _CHECKED:
+        # Checked before, and maybe open in this process: look through SQLite, never a descriptor
+        # of our own (an inode freed and reused by another file is caught here too).
+        try:
+            conn = sqlite3.connect(path, timeout=30)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise refuse(f"an unreadable SQLite database: {exc}") from None
+        if app_id != 0 or not tables <= CHECKPOINT_TABLES:
+            raise refuse("an SQLite database of another application")
+        return
+    if st is None or st.st_size == 0:
+        if strays := stray_side_files(path):
+            raise refuse(
+                f"{'empty' if st else 'missing'}, but {', '.join(map(str, strays))} of a deleted one "
+                "sit beside it and SQLite would replay them; delete them"
+            )
+        return
+    if path.is_dir():
+        raise refuse("it is a folder")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise refuse(f"unreadable: {exc.strerror or exc}") from None
+    if header:
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            raise refuse("not an SQLite database")
+        if int.from_bytes(header[68:72], "big") != 0:
+            raise refuse("an SQLite database of another application")
+        wal = Path(f"{path}-wal").exists()
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if wal else "&immutable=1")
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise refuse(f"an unreadable SQLite database: {exc}") from None
+        if not tables <= CHECKPOINT_TABLES:
+            raise refuse("an SQLite database of another application")
+    _CHECKED.add((st.st_dev, st.st_ino))
 
 
 @contextmanager
 def durable_graph(db_path: str):
-    conn = sqlite3.connect(checkpoint_path(db_path), check_same_thread=False, timeout=30)
+    path = Path(checkpoint_path(db_path))
+    try:
+        _check_checkpoint_file(path)
+    except CdpError as exc:
+        raise fail(str(exc)) from None
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     # As for the CDP: in WAL mode a killed process loses no committed checkpoint; only a power cut
     # may lose the last few, and resume then repeats idempotent steps. Saves an fsync per superstep.
@@ -183,13 +263,15 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
     return EXIT_FAILED
 
 
-def open_existing(db_path: str):
+def open_existing(db_path: str, *, writes: bool = False):
     """Open an existing CDP (never creating one) or stop with one line: no CDP there, or not a CDP.
 
     `run` calls it before its checkpoint file is created, so a foreign `--db` gets nothing beside it.
+    Commands that go on to write (`run`, `resume`, `demo`) pass `writes`: a CDP from before the mark
+    then gets it and its migrations (see `cdp.db.open_cdp`).
     """
     try:
-        return open_cdp(db_path, create=False)
+        return open_cdp(db_path, create=False, writes=writes)
     except CdpError as exc:
         raise fail(str(exc)) from None
 
@@ -266,7 +348,7 @@ def register(app: typer.Typer) -> None:
         context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
-        open_existing(context.db_path).conn.close()
+        open_existing(context.db_path, writes=True).conn.close()
         thread_id = thread or f"run-{uuid.uuid4().hex[:10]}"
         try:
             with durable_graph(context.db_path) as graph:
@@ -301,7 +383,7 @@ def register(app: typer.Typer) -> None:
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
-        cdp = open_existing(path)
+        cdp = open_existing(path, writes=True)
         row = cdp.execute(
             "SELECT status, protocol, model, CAST(json_extract(settings, '$.simulate_days') AS INTEGER), "
             "settings FROM runs WHERE thread_id = ?",
@@ -371,7 +453,7 @@ def register(app: typer.Typer) -> None:
                 seed_file(db, customers=customers, seed=42)
             except CdpError as exc:
                 raise fail(str(exc)) from None
-        open_existing(db).conn.close()
+        open_existing(db, writes=True).conn.close()
         context = _context(db, "scripted", "hub", "auto", simulate)
         thread_id = f"demo-{uuid.uuid4().hex[:8]}"
         out.print(f"[bold]Objective:[/bold] {DEMO_OBJECTIVE}")
