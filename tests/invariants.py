@@ -64,7 +64,19 @@ def _checks(policy: ContactPolicy) -> dict[str, str]:
             SELECT s.send_id, s.profile_id, {AT} AS at, t.ticket_id
             FROM sends s JOIN tickets t ON t.profile_id = s.profile_id
             WHERE s.status = 'delivered' AND s.promotional = 1 AND t.opened_at <= {AT}
-              AND (t.status = 'open' OR t.updated_at > {AT})"""
+              AND (t.status = 'open' OR t.updated_at > {AT})
+              AND NOT EXISTS (SELECT 1 FROM events x WHERE x.type = 'support_ticket'
+                                AND json_extract(x.properties, '$.ticket_id') = t.ticket_id)
+            UNION ALL
+            -- tickets that events opened and closed: the ticket's state is its latest event's at the time
+            SELECT s.send_id, s.profile_id, {AT} AS at, json_extract(e.properties, '$.ticket_id')
+            FROM sends s JOIN events e ON e.profile_id = s.profile_id AND +e.type = 'support_ticket'
+            WHERE s.status = 'delivered' AND s.promotional = 1 AND e.ts <= {AT}
+              AND COALESCE(json_extract(e.properties, '$.status'), 'open') != 'closed'
+              AND NOT EXISTS (SELECT 1 FROM events l WHERE l.type = 'support_ticket'
+                                AND json_extract(l.properties, '$.ticket_id')
+                                    = json_extract(e.properties, '$.ticket_id')
+                                AND l.ts <= {AT} AND (l.ts > e.ts OR (l.ts = e.ts AND l.rowid > e.rowid)))"""
         if policy.suppress_open_tickets
         else "SELECT 1 WHERE 0",
         "recent_complaint_at_delivery": f"""

@@ -231,7 +231,8 @@ def _leave_a_wal_behind(path: Path) -> None:
     script = (
         "import os, sqlite3, sys\n"
         "c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint = 0')\n"
-        "c.execute(\"UPDATE consents SET status = 'granted'\"); c.commit(); os._exit(0)"
+        "c.execute(\"UPDATE consents SET status = 'granted', updated_at = '2026-11-24T11:00:00Z'\")\n"
+        "c.commit(); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
     assert Path(f"{path}-wal").stat().st_size > 0

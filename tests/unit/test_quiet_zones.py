@@ -19,7 +19,7 @@ from tests.invariants import _in_quiet_hours as _checker_quiet
 from tests.invariants import promise_violations
 from tests.unit.test_gate import NO_HOLDOUT, NOW, add_campaign, add_profile, decision, gate
 
-QUIET = ContactPolicy(holdout_pct=0, frequency_cap=50)
+QUIET = ContactPolicy(holdout_pct=0, frequency_cap=21)
 
 
 @pytest.fixture

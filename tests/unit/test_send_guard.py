@@ -19,7 +19,7 @@ def db(cdp_db):
     add_campaign(cdp_db, "c1")
     add_campaign(cdp_db, "c2")
     assert gate(cdp_db, "c1", ["ok"], "email", send_at=at(days=1)).scheduled == 1
-    assert gate(cdp_db, "c2", ["ok"], "sms", send_at="2026-11-25T15:00:00Z").scheduled == 1  # 10:00 EST
+    assert gate(cdp_db, "c2", ["ok"], "sms", send_at="2026-11-25T15:00:00Z").scheduled == 1
     return cdp_db
 
 
@@ -55,7 +55,7 @@ def test_a_send_cannot_be_moved_in_time_into_quiet_hours_or_earlier(db):
     with pytest.raises(sqlite3.IntegrityError, match="time of a send is fixed"):
         raw(db, "UPDATE sends SET requested_for = ? WHERE campaign_id = 'c2'", [at(hours=1)])
     assert db.execute("SELECT scheduled_for FROM sends WHERE campaign_id = 'c2'").fetchone()[0] == (
-        "2026-11-25T15:00:00Z"
+        "2026-11-25T18:00:00Z"  # no city: 08:00 in every US zone, Honolulu's included
     )
 
 

@@ -383,7 +383,10 @@ def _campaign_fixture(path: str) -> None:
                                              created_at, updated_at)
                       VALUES ('c1', 'Winback', 'win back', 0, 'service_notice', '2026-11-19T00:00:00Z',
                               '2026-11-19T00:00:00Z')""")
-        db.execute("UPDATE consents SET status = 'granted' WHERE profile_id = 'b' AND channel = 'email'")
+        db.execute(
+            "UPDATE consents SET status = 'granted', updated_at = '2026-11-23T12:59:00Z' "
+            "WHERE profile_id = 'b' AND channel = 'email'"
+        )
         for i, (pid, channel, variant, status) in enumerate(sends):
             db.execute(
                 """INSERT INTO send_requests (campaign_id, profile_id, channel, variant, send_at,
