@@ -35,13 +35,7 @@ def foreign_tickets(conn, events: Sequence[tuple[str, str, str, str, str]]) -> d
     if not wanted:
         return {}
     ticket_ids = list(dict.fromkeys(t for _, _, t in wanted))
-    owners: dict[str, str] = {}
-    for start in range(0, len(ticket_ids), 900):
-        chunk = ticket_ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        owners.update(
-            conn.execute(f"SELECT ticket_id, profile_id FROM tickets WHERE ticket_id IN ({marks})", chunk)
-        )
+    owners = _owners(conn, "SELECT ticket_id, profile_id FROM tickets WHERE ticket_id IN ({})", ticket_ids)
     masters = masters_of(conn, list(owners.values()) + [pid for _, pid, _ in wanted])
     foreign: dict[int, str] = {}
     for i, pid, ticket_id in wanted:
@@ -53,6 +47,15 @@ def foreign_tickets(conn, events: Sequence[tuple[str, str, str, str, str]]) -> d
     return foreign
 
 
+def _owners(conn, sql: str, keys: list[str]) -> dict[str, str]:
+    """key -> owning profile for `keys`, read in chunks under SQLite's bound-parameter limit."""
+    owners: dict[str, str] = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        owners.update(conn.execute(sql.format(",".join("?" * len(chunk))), chunk))
+    return owners
+
+
 def taken_message_ids(conn, events: Sequence[tuple[str, str, str, str, str]]) -> dict[int, str]:
     """Index -> reason for each event whose `message_id` is already used by an event of another
     customer (stored, or earlier in the same list). Profile ids must be live (masters).
@@ -61,13 +64,7 @@ def taken_message_ids(conn, events: Sequence[tuple[str, str, str, str, str]]) ->
     swallow another's later unsubscribe as a "duplicate".
     """
     ids = list(dict.fromkeys(e[0] for e in events))
-    owners: dict[str, str] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        owners.update(
-            conn.execute(f"SELECT message_id, profile_id FROM events WHERE message_id IN ({marks})", chunk)
-        )
+    owners = _owners(conn, "SELECT message_id, profile_id FROM events WHERE message_id IN ({})", ids)
     if not owners and len(ids) == len(events):
         return {}
     masters = masters_of(conn, list(owners.values()))
