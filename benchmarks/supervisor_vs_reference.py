@@ -99,7 +99,7 @@ class LatencyModel(ScriptedChatModel):
 def model_factory(
     meter: Meter, base_ms: float, per_1k_ms: float, responder=None
 ) -> Callable[..., LatencyModel]:
-    import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
     def load(name: str | None = None, **_: Any) -> LatencyModel:
         return LatencyModel(
@@ -169,7 +169,7 @@ def run_ours(
 def _plan_for(objective: str) -> dict[str, Any]:
     """The plan our scripted supervisor would make (the harness gives the reference its order for free)."""
     from agents.registry import describe_agents
-    from llm.roles import supervisor
+    from llm.scripted.roles import supervisor
 
     request = ScriptedRequest(messages=[SystemMessage(describe_agents()), HumanMessage(objective)])
     plan = supervisor(request)
@@ -265,7 +265,7 @@ def reference_worker_responder(db_path: Path, thread_id: str):
     """
     from agents.base import AgentEnv, AgentRun, ToolRecord
     from agents.registry import REGISTRY
-    from llm.roles import specialist
+    from llm.scripted.roles import specialist
 
     def respond(request: ScriptedRequest) -> Any:
         handoffs = _handoffs(request.messages)

@@ -39,6 +39,22 @@ class CampaignSpec(BaseModel):
     )
     offer_category: str | None = Field(default=None, max_length=40)
     send_at: str | None = Field(default=None, description="ISO time to send, if the objective says.")
+    offer_value: float | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="The offer's size: 10 in '$10 off'.",
+    )
+    offer_unit: str | None = Field(
+        default=None,
+        pattern=r"^(percent|points|items|[A-Z]{3})$",
+        description="What offer_value counts: percent, points, items (2 for 1) or an ISO currency (money off).",
+    )
+    offer_valid_until: str | None = Field(
+        default=None, description="ISO date the offer ends ('valid until Dec 31'); never the send time."
+    )
+    occasion: str | None = Field(default=None, max_length=40, description="Black Friday, holiday, ...")
 
     @model_validator(mode="before")
     @classmethod
@@ -62,6 +78,79 @@ class CampaignSpec(BaseModel):
         return normalise_category(value)
 
 
+Channel = Literal["email", "sms", "push"]
+
+
+class Reading(BaseModel):
+    """One phrase of the objective and what it was taken to mean."""
+
+    model_config = ConfigDict(extra="forbid")
+    words: str = Field(max_length=200, description="The objective's own words, e.g. 'outside the US'.")
+    meaning: str = Field(
+        max_length=300, description="What they were taken to mean, e.g. 'country is not US'."
+    )
+
+
+class AudienceReading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(default="everyone", max_length=600, description="The audience in plain words.")
+    filter: dict[str, Any] = Field(default_factory=dict, description="The same audience as a typed filter.")
+
+
+class OfferReading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: OfferKind | None = None
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    unit: str | None = Field(default=None, description="percent, points, items or an ISO currency code")
+    category: str | None = None
+    text: str = Field(default="", max_length=300)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> OfferKind | None:
+        return normalise_offer_kind(value)
+
+
+class TimingReading(BaseModel):
+    """When to send, kept apart from how long the offer is valid."""
+
+    model_config = ConfigDict(extra="forbid")
+    send_at: str | None = Field(default=None, description="ISO time the messages go out; none means now.")
+    send_by: bool = Field(default=False, description="send_at is a deadline ('by December 15').")
+    offer_valid_until: str | None = Field(default=None, description="ISO date the offer ends.")
+    occasion: str | None = None
+    occasion_date: str | None = Field(default=None, description="ISO date of the occasion, when known.")
+    text: str = Field(default="now", max_length=300)
+
+
+class BudgetReading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: float = Field(ge=0, allow_inf_nan=False)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
+class InterpretationWarning(BaseModel):
+    """Something a person should see before the campaign goes out; `--approve auto` stops on it."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^[a-z_]{1,40}$", description="empty_country, past_date, large_discount, ...")
+    message: str = Field(max_length=400)
+
+
+class Interpretation(BaseModel):
+    """What every word of the objective was taken to mean: shown wherever a person decides."""
+
+    model_config = ConfigDict(extra="forbid")
+    audience: AudienceReading = Field(default_factory=AudienceReading)
+    offer: OfferReading | None = None
+    channels: list[Channel] = Field(default_factory=list, description="Empty means every channel allowed.")
+    timing: TimingReading = Field(default_factory=TimingReading)
+    budget: BudgetReading | None = None
+    readings: list[Reading] = Field(default_factory=list, description="Each phrase and its meaning.")
+    unused_words: list[str] = Field(default_factory=list, description="Words of the objective not used.")
+    warnings: list[InterpretationWarning] = Field(default_factory=list)
+
+
 class Plan(BaseModel):
     """The whole plan, or a question/refusal when the objective cannot be planned safely."""
 
@@ -70,6 +159,9 @@ class Plan(BaseModel):
     campaign_name: str = Field(default="", max_length=120, description="Short name for the campaign.")
     summary: str = Field(default="", max_length=1000, description="One paragraph: the approach.")
     tasks: list[PlannedTask] = Field(default_factory=list)
+    interpretation: Interpretation | None = Field(
+        default=None, description="What each word of the objective was taken to mean."
+    )
     question: str | None = Field(default=None, description="Ask the user this instead of planning.")
     refusal: str | None = Field(default=None, description="Why the objective cannot be done.")
 

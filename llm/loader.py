@@ -62,7 +62,7 @@ def load_chat_model(name: str | None = None, *, responder: Responder | None = No
     """
     resolved = resolve_model_name(name)
     if resolved == SCRIPTED or resolved.startswith(f"{SCRIPTED}/"):
-        import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+        import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
         return ScriptedChatModel(responder) if responder is not None else ScriptedChatModel()
     model = resolved.removeprefix("openai/").strip()

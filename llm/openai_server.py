@@ -181,7 +181,7 @@ class OpenAICompatServer:
         responder: Responder = default_responder,
         faults: ServerFaults | None = None,
     ) -> None:
-        import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+        import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
         self.responder = responder
         self.faults = faults or ServerFaults()

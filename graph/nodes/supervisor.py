@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
 from cdp.redact import redact
+from cdp.terms import read_terms
 from cdp.vocabulary import SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
@@ -119,10 +120,13 @@ def supervisor(
     thread_id = thread_id_of(config, objective)
     model = load_chat_model(ctx.model)
     planner = model.with_structured_output(Plan)
+    with cdp_session(ctx.db_path) as db:
+        terms = read_terms(db)
     prompt = load_prompt(
         "supervisor",
         agents=describe_agents(),
         vocabulary=json.dumps(SegmentVocabulary.from_env().describe()),
+        cdp_terms=terms.prompt_block(),
         now=clock.now_iso(),
     )
     # The marketer may paste an address or a number into the objective; the planner needs neither (an

@@ -176,6 +176,6 @@ class FaultyModels:
         return default_responder(request)
 
     def __call__(self, name: str | None = None, **_: Any) -> ScriptedChatModel:
-        import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+        import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
         return ScriptedChatModel(self.respond)

@@ -38,7 +38,7 @@ def offerless_planner(request: ScriptedRequest) -> Any:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
     mp = pytest.MonkeyPatch()
 

@@ -43,7 +43,7 @@ def lying_planner(request: ScriptedRequest) -> Any:
 
 @pytest.fixture(scope="module")
 def four_runs(tmp_path_factory):
-    import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
     mp = pytest.MonkeyPatch()
 

@@ -21,7 +21,7 @@ from tests.graph.helpers import DEFAULT_OBJECTIVE, messages, run, scalar, send_c
 
 
 def _patch(monkeypatch, plan: FaultPlan, *, supervisor_too: bool = False) -> None:
-    import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
     responder = with_faults(default_responder, plan)
 

@@ -79,7 +79,7 @@ def _service_reads_before_acting(request: ScriptedRequest):
 
 
 def _stepwise_models(name=None, **_):
-    import llm.roles  # noqa: F401  (registers the scripted answers of every role)
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
     return ScriptedChatModel(_service_reads_before_acting)
 

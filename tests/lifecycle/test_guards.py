@@ -11,7 +11,7 @@ from cdp import lifecycle, open_cdp
 from cdp.lifecycle import AdjustmentError
 from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
-from llm import roles_lifecycle
+from llm.scripted import lifecycle as roles_lifecycle
 from tests.graph.helpers import compile_graph, new_thread, rows, run, scalar
 from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy

@@ -27,7 +27,7 @@ from cdp.vocabulary import (
 )
 from cli.main import app
 from graph.plan import CampaignSpec, Plan
-from llm import lexicon
+from llm.scripted import lexicon
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-24T12:00:00Z"

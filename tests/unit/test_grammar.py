@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cdp import open_cdp
 from cdp.filters import compile_filter, parse_filter
-from llm.grammar import MAX_OBJECTIVE_CHARS, Brief, cdp_countries, parse_objective
+from llm.scripted.grammar import MAX_OBJECTIVE_CHARS, Brief, cdp_countries, parse_objective
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from cdp import clock
 from cdp.filters import parse_filter
 from cdp.migrations.m001_core import TIERS
 from cdp.vocabulary import SEGMENT_WORDS, SegmentVocabulary
-from llm import lexicon as lx
+from llm.scripted import lexicon as lx
 
 __all__ = [
     "MAX_OBJECTIVE_CHARS",

@@ -1,7 +1,7 @@
 """What the offline scripted model answers for each role, the way a competent model would.
 
 Every answer is derived from the conversation: the objective (parsed with the grammar in
-`llm.grammar`), the task and upstream outputs in the task message, and the tool results so far.
+`llm.scripted.grammar`), the task and upstream outputs in the task message, and the tool results so far.
 Nothing here knows an example objective. A specialist does its whole task in one answer where the
 tools allow it (all tool calls plus `finish`), and reacts to tool results when it needs them.
 """
@@ -15,9 +15,9 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from cdp.vocabulary import SUPPORTED_LANGUAGES, OfferKind, normalise_offer_kind
-from llm import roles_lifecycle
-from llm.grammar import Brief, parse_objective
-from llm.scripted import ScriptedRequest, register_role
+from llm.scripted import lifecycle as roles_lifecycle
+from llm.scripted.grammar import Brief, parse_objective
+from llm.scripted.model import ScriptedRequest, register_role
 
 DEFAULT_CHANNELS = ["email", "push", "sms"]
 GROWTH_WORDS = re.compile(r"\b(grow|growth|revenue|reach|expand|maximi[sz]e|scale)\b", re.I)

@@ -1,6 +1,6 @@
 """Word classes of the objective grammar: which phrases mean which goal, segment, tier, place ...
 
-Data only; `llm.grammar` reads it. Phrases are written naturally ("at-risk", "VIPs"): the grammar
+Data only; `llm.scripted.grammar` reads it. Phrases are written naturally ("at-risk", "VIPs"): the grammar
 normalises them with the same function it applies to objectives (case, hyphens, plurals), so each
 entry also covers its spelling variants. Categories, countries and languages match `cdp.seed`.
 """
@@ -150,94 +150,15 @@ VERB_SLOTS = _w(
     "need, also, just, help, us"
 )
 
-#: ISO alpha-2 code: (names, adjectives and demonyms). Names always mean the country; adjectives
-#: mean the country before a customer noun and the language in "German-speaking".
-COUNTRIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "US": (_w("united states, united states of america, usa, america, the states"), _w("american")),
-    "GB": (_w("united kingdom, uk, great britain, britain"), _w("british, brit, scottish, welsh")),
-    "DE": (_w("germany, deutschland"), _w("german")),
-    "FR": (_w("france"), _w("french")),
-    "ES": (_w("spain"), _w("spanish, spaniard")),
-    "IT": (_w("italy"), _w("italian")),
-    "NL": (_w("netherlands, the netherlands, holland"), _w("dutch")),
-    "BR": (_w("brazil, brasil"), _w("brazilian")),
-    "JP": (_w("japan"), _w("japanese")),
-    "CA": (_w("canada"), _w("canadian")),
-    "BE": (_w("belgium"), _w("belgian")),
-    "AT": (_w("austria"), _w("austrian")),
-    "CH": (_w("switzerland"), _w("swiss")),
-    "SE": (_w("sweden"), _w("swedish, swede")),
-    "NO": (_w("norway"), _w("norwegian")),
-    "DK": (_w("denmark"), _w("danish, dane")),
-    "FI": (_w("finland"), _w("finnish, finn")),
-    "IE": (_w("ireland, republic of ireland"), _w("irish")),
-    "PT": (_w("portugal"), _w("portuguese")),
-    "PL": (_w("poland"), _w("polish, pole")),
-    "CZ": (_w("czechia, czech republic"), _w("czech")),
-    "GR": (_w("greece"), _w("greek")),
-    "HU": (_w("hungary"), _w("hungarian")),
-    "RO": (_w("romania"), _w("romanian")),
-    "MX": (_w("mexico"), _w("mexican")),
-    "AR": (_w("argentina"), _w("argentinian, argentine")),
-    "CO": (_w("colombia"), _w("colombian")),
-    "AU": (_w("australia"), _w("australian, aussie")),
-    "NZ": (_w("new zealand"), _w("kiwi")),
-    "IN": (_w("india"), _w("indian")),
-    "KR": (_w("south korea, korea"), _w("korean, south korean")),
-    "SG": (_w("singapore"), _w("singaporean")),
-    "AE": (_w("united arab emirates, uae, emirates"), _w("emirati")),
-    "ZA": (_w("south africa"), _w("south african")),
-    "IL": (_w("israel"), _w("israeli")),
-    "SA": (_w("saudi arabia"), _w("saudi")),
-    "EG": (_w("egypt"), _w("egyptian")),
-    "NG": (_w("nigeria"), _w("nigerian")),
-    "KE": (_w("kenya"), _w("kenyan")),
-    "LU": (_w("luxembourg"), _w("")),
-    "CN": (_w("china, mainland china"), _w("chinese")),
-    "TR": (_w("turkey, turkiye, türkiye"), _w("turkish")),
-    "CL": (_w("chile"), _w("chilean")),
-}
-
-#: Country names that are also ordinary words: they count only when capitalised in the objective.
-COUNTRY_NAMES_NEED_CAPITAL = _w("turkey, chile, china, america, pole, finn, dane, kiwi, swede")
-
-#: Places inside a country: the CDP stores countries (and cities), so these get a question.
-SUBNATIONAL: dict[str, str] = _pairs(
-    "england=GB, scotland=GB, wales=GB, northern ireland=GB, california=US, texas=US, florida=US, "
-    "new york state=US, bavaria=DE, catalonia=ES, ontario=CA, quebec=CA, british columbia=CA, "
-    "andalusia=ES, lombardy=IT, tuscany=IT, provence=FR, brittany=FR, normandy=FR, flanders=BE, "
-    "wallonia=BE, queensland=AU, new south wales=AU, victoria=AU"
-)
-
-#: Two-letter codes accepted when written in capitals ("US customers", "in the UK").
-COUNTRY_CODES_UPPER = _pairs("US=US, UK=GB, USA=US, UAE=AE, GB=GB")
-
-#: Country names shown in questions ("the CDP has customers in: Germany, ...").
-COUNTRY_DISPLAY: dict[str, str] = _pairs(
-    "US=the United States, GB=the United Kingdom, DE=Germany, FR=France, ES=Spain, IT=Italy, "
-    "NL=the Netherlands, BR=Brazil, JP=Japan, CA=Canada, BE=Belgium, AT=Austria, CH=Switzerland, "
-    "SE=Sweden, NO=Norway, DK=Denmark, FI=Finland, IE=Ireland, PT=Portugal, PL=Poland, CZ=Czechia, "
-    "GR=Greece, HU=Hungary, RO=Romania, MX=Mexico, AR=Argentina, CO=Colombia, AU=Australia, "
-    "NZ=New Zealand, IN=India, KR=South Korea, SG=Singapore, AE=the United Arab Emirates, "
-    "ZA=South Africa, IL=Israel, SA=Saudi Arabia, EG=Egypt, NG=Nigeria, KE=Kenya, LU=Luxembourg, "
-    "CN=China, TR=Turkey, CL=Chile"
-)
-
-#: Cities (as the CDP spells them) and their country; "customers in Berlin" narrows by city.
-CITIES: dict[str, str] = _pairs(
-    "New York=US, Los Angeles=US, Chicago=US, Houston=US, Seattle=US, San Francisco=US, Boston=US, "
-    "Miami=US, London=GB, Manchester=GB, Birmingham=GB, Leeds=GB, Glasgow=GB, Berlin=DE, Munich=DE, "
-    "Hamburg=DE, Cologne=DE, Frankfurt=DE, Paris=FR, Lyon=FR, Marseille=FR, Toulouse=FR, Lille=FR, "
-    "Madrid=ES, Barcelona=ES, Valencia=ES, Seville=ES, Rome=IT, Milan=IT, Naples=IT, Turin=IT, "
-    "Amsterdam=NL, Rotterdam=NL, Utrecht=NL, The Hague=NL, Sao Paulo=BR, São Paulo=BR, "
-    "Rio de Janeiro=BR, Belo Horizonte=BR, Curitiba=BR, Tokyo=JP, Osaka=JP, Yokohama=JP, Nagoya=JP, "
-    "Toronto=CA, Montreal=CA, Vancouver=CA, Calgary=CA, Mexico City=MX, Panama City=PA, "
-    "Kuwait City=KW, Guatemala City=GT"
-)
-
-#: Spellings that name the same city as the CDP's spelling.
-CITY_ALIASES: dict[str, str] = _pairs(
-    "nyc=New York, la=Los Angeles, münchen=Munich, köln=Cologne, rio=Rio de Janeiro, sf=San Francisco"
+#: Countries and cities live in `cdp.places`, which the checks of a real model's plan read too.
+from cdp.places import (  # noqa: E402, F401  (re-exported)
+    CITIES,
+    CITY_ALIASES,
+    COUNTRIES,
+    COUNTRY_CODES_UPPER,
+    COUNTRY_DISPLAY,
+    COUNTRY_NAMES_NEED_CAPITAL,
+    SUBNATIONAL,
 )
 
 #: ISO 639-1 code: names. "German-speaking", "Spanish speakers", "who speak French".
@@ -331,7 +252,7 @@ UNSUPPORTED_CHANNELS = _w(
 STRICT_WORDS = _w("only, exclusively, solely, just, purely, strictly")
 
 #: Currency symbols and words, to ISO 4217.
-#: R$, C$, A$ ... are rewritten to BRL, CAD, AUD before tokenising (see `llm.grammar`).
+#: R$, C$, A$ ... are rewritten to BRL, CAD, AUD before tokenising (see `llm.scripted.grammar`).
 CURRENCY_SYMBOLS: dict[str, str] = _pairs("$=USD, €=EUR, £=GBP, ¥=JPY")
 
 CURRENCY_WORDS: dict[str, str] = _pairs(
