@@ -2,6 +2,14 @@
 
 Models write templates such as "Hi {first_name}, 20% off {favorite_category}"; names are filled in
 after the model's work, so no personal data ever reaches a prompt.
+
+Template syntax, for models and for the offline copy alike:
+- `{field}` is a personalisation field (`PERSONALIZATION_FIELDS`); a missing value is empty text.
+- `[[ ... ]]` marks an optional part: it is dropped, with the punctuation written inside it, when
+  any field in it is empty. "Last chance[[, {first_name}]]" reads "Last chance, Anna" or "Last chance".
+  Groups do not nest.
+Whatever a template's author forgot to mark, `render` tidies around an empty field: no " ," or
+"?," left behind, no "on ." where a category was missing. Text around filled fields is untouched.
 """
 
 from __future__ import annotations
@@ -13,10 +21,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cdp import clock
-from cdp.vocabulary import SUPPORTED_LANGUAGES, discounts_named, offer_kinds_named
+from cdp.vocabulary import (
+    SUPPORTED_LANGUAGES,
+    OfferKind,
+    discounts_named,
+    money_named,
+    offer_kinds_named,
+)
 
 PERSONALIZATION_FIELDS = ("first_name", "favorite_category", "city", "offer", "discount")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_GROUP = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 
 
 class VariantSpec(BaseModel):
@@ -53,6 +68,9 @@ class VariantSpec(BaseModel):
     @field_validator("subject", "body")
     @classmethod
     def _known_placeholders(cls, text: str) -> str:
+        unbalanced = _GROUP.sub("", text)
+        if "[[" in unbalanced or "]]" in unbalanced or any("[[" in g for g in _GROUP.findall(text)):
+            raise ValueError("optional parts are written [[ ... ]], closed, and not nested")
         unknown = sorted({p for p in _PLACEHOLDER.findall(text) if p not in PERSONALIZATION_FIELDS})
         if unknown:
             raise ValueError(
@@ -89,10 +107,20 @@ def save_variants(db, campaign_id: str, variants: list[VariantSpec]) -> dict[str
 
 
 def copy_offers(subject: str | None, body: str | None) -> list[tuple[str, float | None]]:
-    """(kind, discount_pct) pairs a variant's copy promises: named offer kinds and percentages."""
+    """(kind, discount_pct) pairs a variant's copy promises: named offer kinds and percentages.
+
+    A percentage is a discount of that size; a discount word or an amount of money without one
+    ("10 € de réduction", "$10 off") is a discount of unstated size, ("discount", None).
+    """
     text = f"{subject or ''}\n{body or ''}"
-    pairs: list[tuple[str, float | None]] = [(k.value, None) for k in sorted(offer_kinds_named(text))]
-    pairs += [("discount", pct) for pct in sorted(discounts_named(text))]
+    kinds = offer_kinds_named(text)
+    pcts = discounts_named(text)
+    if money_named(text):
+        kinds.add(OfferKind.DISCOUNT)
+    if pcts:
+        kinds.discard(OfferKind.DISCOUNT)
+    pairs: list[tuple[str, float | None]] = [(k.value, None) for k in sorted(kinds)]
+    pairs += [("discount", pct) for pct in sorted(pcts)]
     return pairs
 
 
@@ -127,6 +155,72 @@ def campaign_variants(db, campaign_id: str) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
+#: Words that only make sense before the field that followed them ("picked for you on {category}."):
+#: dropped with an empty field at the end of a phrase. Prepositions of the supported languages.
+_PREPOSITIONS = (
+    "on in for at to from with of by about",  # en
+    "auf für im in bei mit von zu zum zur aus über",  # de
+    "sur pour en de du des à au aux avec chez",  # fr
+    "en para por con de del a al sobre",  # es
+    "su per in di del della con a al da",  # it
+    "op voor in bij met van naar over",  # nl
+    "em no na para por com de do da ao",  # pt
+    "på för i med av till från om",  # sv
+    "na w dla z do od o",  # pl
+    "på for i med af til fra om",  # da
+)
+_DANGLING = frozenset(word for line in _PREPOSITIONS for word in line.split())
+_EMPTY = "\x00"
+_SEPARATORS = ",;:、"
+_TERMINALS = ".!?。！？"
+
+
 def render(template: str, values: dict[str, Any]) -> str:
-    """Fill personalisation fields at send time (missing values become empty text)."""
-    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "") or ""), template)
+    """Fill personalisation fields at send time; an empty field leaves no trace.
+
+    An optional part (`[[...]]`) with an empty field is dropped; any other empty field is removed with
+    what would dangle around it (a separator, a preposition before the end of a phrase, doubled
+    spaces). A template whose fields are all filled reads exactly as written, brackets aside.
+    """
+
+    def value(name: str) -> str:
+        return str(values.get(name, "") or "").strip()
+
+    def group(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        return _EMPTY if any(not value(name) for name in _PLACEHOLDER.findall(inner)) else inner
+
+    text = _GROUP.sub(group, template)
+    text = _PLACEHOLDER.sub(lambda m: value(m.group(1)) or _EMPTY, text)
+    if _EMPTY not in text:
+        return text
+    pieces = text.split(_EMPTY)
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = _join(out, piece)
+    return out.strip()
+
+
+def _join(left: str, right: str) -> str:
+    """`left` + `right` where an empty field stood between them, without what would dangle."""
+    spaced = left[-1:].isspace() or right[:1].isspace()
+    left, right = left.rstrip(), right.lstrip()
+    if not right or right[0] in _SEPARATORS + _TERMINALS:
+        words = left.rsplit(None, 1)
+        if words and words[-1].lower() in _DANGLING:
+            left = words[0].rstrip() if len(words) > 1 else ""
+    if not left:
+        right = right.lstrip(_SEPARATORS + _TERMINALS + " ")
+        return right[:1].upper() + right[1:]
+    if not right:
+        return left.rstrip(_SEPARATORS + " ")
+    if left[-1] in _SEPARATORS and right[0] in _SEPARATORS:
+        return left + " " + right[1:].lstrip()
+    if left[-1] in _SEPARATORS and right[0] in _TERMINALS:
+        return left[:-1].rstrip() + right
+    if left[-1] in _TERMINALS and right[0] in _SEPARATORS + _TERMINALS:
+        rest = right[1:].lstrip()
+        return left + (" " + rest if rest and spaced else rest)
+    if right[0] in _SEPARATORS + _TERMINALS:
+        return left + right
+    return left + (" " if spaced else "") + right

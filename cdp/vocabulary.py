@@ -190,25 +190,198 @@ def normalise_offer_kind(value: object) -> OfferKind | None:
     raise UnknownOfferKindError(f"offer kind {str(value)[:60]!r} is not one of: {', '.join(OFFER_KINDS)}")
 
 
-#: Phrases in message copy that promise an offer of a kind, for the kinds that can contradict one
-#: another (`offer_kind_conflicts`). The compliance review rejects copy that names a kind which
-#: contradicts the campaign's own offer.
+#: Phrases in message copy that promise an offer of a kind, in every language the product writes
+#: (lower case). The compliance review rejects copy that names a kind which contradicts the
+#: campaign's own offer (`offer_kind_conflicts`), and the gate counts every kind the copy names.
 OFFER_CUES: dict[OfferKind, tuple[str, ...]] = {
-    OfferKind.LAST_CHANCE: ("last chance", "final chance", "final hours", "ending soon", "last call"),
-    OfferKind.WELCOME: ("welcome",),
-    OfferKind.WINBACK: ("we miss you", "come back", "win back"),
-    OfferKind.EARLY_ACCESS: ("early access", "sneak peek", "first access", "presale", "pre-sale"),
+    OfferKind.LAST_CHANCE: (
+        "last chance",
+        "final chance",
+        "final hours",
+        "ending soon",
+        "last call",
+        "letzte chance",
+        "dernière chance",
+        "última oportunidad",
+        "ultima occasione",
+        "laatste kans",
+        "última chance",
+        "ラストチャンス",
+    ),
+    OfferKind.WELCOME: (
+        "welcome",
+        "willkommen",
+        "willkommensgeschenk",
+        "bienvenue",
+        "bienvenido",
+        "bienvenida",
+        "benvenuto",
+        "benvenuta",
+        "welkom",
+        "welkomstcadeau",
+        "bem-vindo",
+        "boas-vindas",
+        "bem-vinda",
+        "ようこそ",
+    ),
+    OfferKind.WINBACK: (
+        "we miss you",
+        "come back",
+        "win back",
+        "wir vermissen dich",
+        "vous nous manquez",
+        "te echamos de menos",
+        "ci manchi",
+        "we missen je",
+        "sentimos sua falta",
+        "おかえりなさい",
+    ),
+    OfferKind.EARLY_ACCESS: (
+        "early access",
+        "sneak peek",
+        "first access",
+        "presale",
+        "pre-sale",
+        "vorabzugang",
+        "accès anticipé",
+        "acceso anticipado",
+        "accesso anticipato",
+        "vroege toegang",
+        "acesso antecipado",
+        "先行アクセス",
+    ),
+    OfferKind.DISCOUNT: (
+        "discount",
+        "rabatt",
+        "réduction",
+        "descuento",
+        "sconto",
+        "korting",
+        "desconto",
+        "割引",
+    ),
+    OfferKind.FREE_SHIPPING: (
+        "free shipping",
+        "free delivery",
+        "kostenloser versand",
+        "livraison offerte",
+        "livraison gratuite",
+        "envío gratis",
+        "spedizione gratuita",
+        "gratis verzending",
+        "frete grátis",
+        "送料無料",
+    ),
+    OfferKind.BUNDLE: ("bundle", "buy one get one", "bogo", "two for one", "まとめ買い"),
+    OfferKind.GIFT: (
+        "free gift",
+        "gratisgeschenk",
+        "cadeau offert",
+        "regalo gratis",
+        "regalo in omaggio",
+        "gratis cadeau",
+        "brinde",
+        "無料ギフト",
+    ),
+    OfferKind.POINTS: (
+        "bonus points",
+        "double points",
+        "bonuspunkte",
+        "points bonus",
+        "puntos extra",
+        "punti bonus",
+        "bonuspunten",
+        "pontos bônus",
+        "ボーナスポイント",
+    ),
+    OfferKind.LOYALTY_REWARD: (
+        "loyalty reward",
+        "treuebonus",
+        "récompense fidélité",
+        "recompensa de fidelidad",
+        "premio fedeltà",
+        "loyaliteitsbeloning",
+        "recompensa de fidelidade",
+        "ロイヤルティ特典",
+    ),
+    OfferKind.FLASH_SALE: (
+        "flash sale",
+        "blitzangebot",
+        "vente flash",
+        "venta flash",
+        "vendita lampo",
+        "flitsverkoop",
+        "venda relâmpago",
+        "タイムセール",
+    ),
+    OfferKind.EXCLUSIVE: (
+        "exclusive offer",
+        "exclusive deal",
+        "exklusives angebot",
+        "offre exclusive",
+        "oferta exclusiva",
+        "offerta esclusiva",
+        "exclusieve aanbieding",
+        "限定オファー",
+    ),
+    OfferKind.BIRTHDAY: (
+        "birthday treat",
+        "birthday reward",
+        "geburtstagsüberraschung",
+        "cadeau d'anniversaire",
+        "regalo de cumpleaños",
+        "sorpresa di compleanno",
+        "verjaardagsverrassing",
+        "presente de aniversário",
+        "誕生日特典",
+    ),
+    OfferKind.REFERRAL: (
+        "refer a friend",
+        "freunde werben",
+        "parrainez un ami",
+        "invita a un amigo",
+        "invita un amico",
+        "nodig een vriend uit",
+        "indique um amigo",
+        "お友達紹介",
+    ),
 }
+#: "2 for 1" and its kin in every language: a bundle, whatever the numbers.
+_BUNDLE_CUE = re.compile(
+    r"(?<!\w)\d+\s*(?:for|für|pour|por|per|voor|x)\s*\d+(?!\w)|prendi\s*\d+\s*paghi\s*\d+"
+    r"|leve\s*\d+,?\s*pague\s*\d+|\d+個で\d+個分"
+)
+
+
+def _cue_pattern(cue: str) -> str:
+    """A cue as a regex: whole words at its Latin ends; Japanese has no spaces to bound a word."""
+    head = "" if cue[0] >= "\u3000" else r"(?<!\w)"
+    tail = "" if cue[-1] >= "\u3000" else r"(?!\w)"
+    return head + re.escape(cue) + tail
+
+
+_CUE_PATTERNS = {kind: re.compile("|".join(map(_cue_pattern, cues))) for kind, cues in OFFER_CUES.items()}
 
 
 def offer_kinds_named(text: str) -> set[OfferKind]:
     """The offer kinds a piece of message copy promises, by the phrases in `OFFER_CUES`."""
     lowered = " ".join(text.lower().split())
-    return {
-        kind
-        for kind, cues in OFFER_CUES.items()
-        if any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in cues)
-    }
+    named = {kind for kind, pattern in _CUE_PATTERNS.items() if pattern.search(lowered)}
+    if _BUNDLE_CUE.search(lowered):
+        named.add(OfferKind.BUNDLE)
+    return named
+
+
+#: An amount of money in copy, in any locale's format: "$10", "10 €", "€ 10", "R$ 10", "1.000円".
+_MONEY_CUE = re.compile(
+    r"(?:[$€£¥]|\b(?:R\$|US\$|CA\$|USD|EUR|GBP|JPY|BRL|CAD|CHF|AUD)\s?)\s?\d"
+    r"|\d(?:[\d.,\s]*\d)?\s?(?:[$€£¥円]|(?:USD|EUR|GBP|JPY|BRL|CAD|CHF|AUD)\b)"
+)
+
+
+def money_named(text: str) -> bool:
+    """True when copy names an amount of money: read as money off (the stricter reading)."""
+    return bool(_MONEY_CUE.search(text or ""))
 
 
 #: A discount the copy promises: "30% off", "save 30%", "30 % discount", "-30%".
