@@ -366,7 +366,12 @@ _CUE_PATTERNS = {kind: re.compile("|".join(map(_cue_pattern, cues))) for kind, c
 def offer_kinds_named(text: str) -> set[OfferKind]:
     """The offer kinds a piece of message copy promises, by the phrases in `OFFER_CUES`."""
     lowered = " ".join(text.lower().split())
-    named = {kind for kind, pattern in _CUE_PATTERNS.items() if pattern.search(lowered)}
+    # A plain substring test first: most copy names one kind, and the word-bounded search is slow.
+    named = {
+        kind
+        for kind, pattern in _CUE_PATTERNS.items()
+        if any(cue in lowered for cue in OFFER_CUES[kind]) and pattern.search(lowered)
+    }
     if _BUNDLE_CUE.search(lowered):
         named.add(OfferKind.BUNDLE)
     return named
