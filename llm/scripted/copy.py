@@ -28,6 +28,9 @@ _SLOT = re.compile(r"<([A-Za-z_]+)>")
 _GROUP = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _GOAL_ALIASES = {"winback": "win-back", "reengagement": "re-engagement", "crosssell": "cross-sell"}
 _MAX_CATEGORY_VARIANTS = 3
+#: Kinds whose value is not money off (a threshold, a count, points): the copy never turns it into a
+#: discount the campaign does not make.
+_NO_DISCOUNT = (OfferKind.FREE_SHIPPING, OfferKind.BUNDLE, OfferKind.GIFT, OfferKind.POINTS)
 
 
 @cache
@@ -107,7 +110,12 @@ def offer_phrase(lang: str, offer: dict[str, Any] | None) -> str:
     value, unit = offer.get("value"), (offer.get("unit") or "").strip()
     on_cat = on_category(lang, offer.get("category"))
     discount = ""
-    if isinstance(value, int | float) and value > 0 and unit.lower() not in ("points", "items"):
+    if (
+        kind not in _NO_DISCOUNT
+        and isinstance(value, int | float)
+        and value > 0
+        and unit.lower() not in ("points", "items")
+    ):
         if unit and unit.lower() != "percent" and len(unit) == 3:
             discount = fill(
                 table["offers"]["discount_money"], {"amount": money(lang, value, unit), "on_cat": on_cat}

@@ -29,6 +29,8 @@ OFFERS: tuple[dict | None, ...] = (
     {"kind": "discount", "value": 1000, "unit": "JPY", "category": None},
     {"kind": "discount", "value": None, "unit": None, "category": None},
     {"kind": "free_shipping", "value": None, "unit": None, "category": None},
+    {"kind": "free_shipping", "value": 50, "unit": "USD", "category": None},  # a threshold, not money off
+    {"kind": "gift", "value": 20, "unit": "EUR", "category": None},
     {"kind": "bundle", "value": 2, "unit": "items", "category": "toys"},
     {"kind": "bundle", "value": None, "unit": None, "category": None},
     {"kind": "gift", "value": None, "unit": None, "category": None},
@@ -195,9 +197,11 @@ def promised(offer: dict | None) -> set[tuple[str, float | None]]:
     if not offer:
         return set()
     pairs: set[tuple[str, float | None]] = set()
-    if offer["unit"] == "percent":
+    if offer["kind"] in ("free_shipping", "bundle", "gift", "points"):
+        pass  # their value is a threshold, a count or points: no discount
+    elif offer["unit"] == "percent":
         pairs.add(("discount", float(offer["value"])))
-    elif offer["kind"] == "discount" or (offer["unit"] and len(offer["unit"]) == 3 and offer["unit"] != "points"):
+    elif offer["kind"] == "discount" or offer["unit"] not in (None, "points", "items"):
         pairs.add(("discount", None))
     if offer["kind"] != "discount":
         pairs.add((offer["kind"], None))
@@ -245,7 +249,11 @@ def test_the_compliance_review_passes_the_localised_variants(audience, offer):
     pct = offer["value"] if offer["unit"] == "percent" else None
     add_campaign(audience, "c", segment_id="everyone", offer_kind=offer["kind"], discount_pct=pct)
     variants = compose_variants(
-        goal="retention", occasion="christmas", offer=offer, languages=list(LANGUAGES), categories=["shoes", "toys"]
+        goal="retention",
+        occasion="christmas",
+        offer=offer,
+        languages=list(LANGUAGES),
+        categories=["shoes", "toys"],
     )
     save_variants(audience, "c", [VariantSpec.model_validate(v) for v in variants])
     review = review_campaign_content(audience, "c")
