@@ -38,7 +38,7 @@ from tests.graph.helpers import HIGH_VALUE_SQL
 pytestmark = pytest.mark.xdist_group("understanding")
 
 #: The seeded CDP every row is planned on.
-CUSTOMERS = 5000
+CUSTOMERS = 3000
 SEED = 7
 
 #: Names the table's SQL may use, `{NAME}`: the documented meanings of the segment words.
@@ -357,3 +357,49 @@ def test_objective_is_understood(row: Row, table_cdp, table_graph, table_conn):
     assert verdict == "exact", f"{row.objective!r}: {why}"
     if row.question is not None:
         assert not state.get("campaign_id"), "a question must not leave a campaign behind"
+
+
+def _row(slug: str) -> Row:
+    return next(r for r in ROWS if r.slug == slug)
+
+
+def test_judge_tells_the_words_from_the_bugs_the_issue_saw(table_conn):
+    """The judge itself: the right reading of "outside the US" is exact; the reading that selected
+    the US customers, a lost channel, and a question instead of a plan are not."""
+    row = _row("outside-the-us")
+    right = {"all": [{"segment": "lapsed"}, {"not": {"field": "country", "op": "eq", "value": "US"}}]}
+    flipped = {"all": [{"segment": "lapsed"}, {"field": "country", "op": "eq", "value": "US"}]}
+
+    def planned(audience_filter: dict[str, Any], channels: list[str]) -> dict[str, Any]:
+        interpretation = {"audience": {"filter": audience_filter}, "channels": channels}
+        task = {"agent": "audience", "inputs": {"filter": audience_filter}}
+        return {"status": "running", "plan": [task], "interpretation": interpretation}
+
+    assert judge(row, planned(right, ["email"]), table_conn) == ("exact", "")
+    assert judge(row, planned(flipped, ["email"]), table_conn)[0] == "wrong"
+    assert judge(row, planned(right, []), table_conn)[0] == "wrong"
+    assert judge(row, {"status": "needs_input", "question": "Which customers?"}, table_conn)[0] == "question"
+
+    money = _row("dollar-sign-off")
+    as_budget = {
+        **planned({"segment": "lapsed"}, []),
+        "interpretation": {
+            "audience": {"filter": {"segment": "lapsed"}},
+            "budget": {"amount": 10, "currency": "USD"},
+        },
+    }
+    assert judge(money, as_budget, table_conn)[0] == "wrong"
+    as_offer = {
+        **as_budget,
+        "interpretation": {
+            "audience": {"filter": {"segment": "lapsed"}},
+            "offer": {"kind": "discount", "value": 10.0, "unit": "USD"},
+        },
+    }
+    assert judge(money, as_offer, table_conn) == ("exact", "")
+
+    typo = _row("issue-germny")
+    asked = {"status": "needs_input", "question": "'germny' (did you mean 'Germany'?): which country?"}
+    assert judge(typo, asked, table_conn) == ("exact", "")
+    assert judge(typo, {"status": "needs_input", "question": "Which goal?"}, table_conn)[0] == "question"
+    assert judge(typo, planned({"segment": "lapsed"}, []), table_conn)[0] == "wrong"
