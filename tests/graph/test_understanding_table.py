@@ -15,6 +15,7 @@ within 30 days, active = bought within 30 days, loyal = 5+ orders, high-value = 
 value), never from the reader's code. A definition the marketer gives replaces the built-in one.
 Dates count from the CDP clock, Tuesday 2026-11-24 12:00 UTC.
 
+The rows are data, in `understanding_table.txt` beside this file (its format is at its top);
 `benchmarks/understanding_score.py` runs the same rows and prints the score.
 """
 
