@@ -69,7 +69,8 @@ class Row:
     objective: str
     sql: str | None = None
     question: str | None = None
-    #: Keys of the interpretation's offer and the values they must have ({"kind": None}: no offer).
+    #: Keys of the interpretation's offer and the values they must have ({"value": None}: the offer,
+    #: if any, carries no amount, so no number of the words became money off).
     offer: dict[str, Any] | None = None
     #: Likewise for the budget ({"amount": None}: no budget).
     budget: dict[str, Any] | None = None
@@ -88,7 +89,7 @@ def _named(text: str, names: dict[str, str], wrap: bool) -> str:
 
 def _offer(words: list[str]) -> dict[str, Any]:
     if words == ["none"]:
-        return {"kind": None}
+        return {"value": None}
     found: dict[str, Any] = {"kind": words[0]}
     rest = words[1:]
     if "on" in rest:
