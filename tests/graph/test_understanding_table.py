@@ -211,7 +211,7 @@ def judge(row: Row, state: dict[str, Any], conn: sqlite3.Connection) -> tuple[st
         )
     if status == "needs_input":
         return "question", f"asked {question!r}"
-    if status != "running" or not state.get("plan"):
+    if status in ("failed", "refused") or not state.get("plan"):
         return "wrong", f"status {status!r}: {state.get('error')}"
     interpretation = _plain(state.get("interpretation")) or {}
     if not interpretation:
