@@ -314,7 +314,9 @@ def _plan_tasks(brief: Any, agents: set[str], objective: str) -> list[dict[str, 
     budget = brief.budget
     tasks: list[dict[str, Any]] = []
 
-    def add(tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str], /, **inputs: Any) -> None:
+    def add(
+        tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str], /, **inputs: Any
+    ) -> None:
         if agent in agents:
             known = {t["id"] for t in tasks}
             tasks.append(
