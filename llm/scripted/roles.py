@@ -1,14 +1,13 @@
 """What the offline scripted model answers for each role, the way a competent model would.
 
-Only the supervisor reads the objective's words. Every specialist acts on the typed spec the plan
-wrote into its task's `inputs` (filter, offer, channels, budget ...), on upstream outputs and on the
-tool results so far, so a specialist can never read the words differently from the plan a person
-approved. A specialist does its whole task in one answer where the tools allow it (all tool calls
-plus `finish`), and reacts to tool results when it needs them.
+Only the supervisor reads the objective's words. A specialist acts on the typed spec the plan wrote
+into its task's `inputs`, on upstream outputs and on tool results, so it can never read the words
+differently from the plan a person approved. It does its whole task in one answer where it can.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -36,12 +35,9 @@ def _finish(summary: str) -> dict[str, Any]:
 def _task(request: ScriptedRequest) -> dict[str, Any]:
     """The task message (JSON with a `task_id`) the specialist was given."""
     for text in request.human_texts():
-        try:
-            data = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and "task_id" in data:
-            return data
+        with contextlib.suppress(ValueError):
+            if isinstance(data := json.loads(text), dict) and "task_id" in data:
+                return data
     return {}
 
 
@@ -62,10 +58,8 @@ def _done(request: ScriptedRequest) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for m in request.messages:
         if m.type == "tool" and getattr(m, "status", "success") != "error":
-            try:
+            with contextlib.suppress(ValueError):
                 out[names.get(getattr(m, "tool_call_id", ""), "")] = json.loads(m.text)
-            except ValueError:
-                continue
     return out
 
 
@@ -77,19 +71,10 @@ def _audience(done: dict[str, Any], task: dict[str, Any]) -> list[dict[str, Any]
         saved = done["save_segment"]
         return [_finish(f"Saved segment {saved.get('segment_id')} with {saved.get('size')} customers.")]
     spec = _inputs(task)
-    description = spec.get("description") or "everyone"
-    return [
-        _call(
-            "save_segment",
-            {
-                "filter": spec.get("filter") or {},
-                "name": description[:80],
-                "description": f"Customers the plan describes: {description}"[:500],
-                "derive_traits": ["churn_band"],
-            },
-        ),
-        _finish(f"Saved the audience for: {description}."),
-    ]
+    what = spec.get("description") or "everyone"
+    segment = {"filter": spec.get("filter") or {}, "name": what[:80], "derive_traits": ["churn_band"]}
+    segment["description"] = f"Customers the plan describes: {what}"[:500]
+    return [_call("save_segment", segment), _finish(f"Saved the audience for: {what}.")]
 
 
 def _content(done: dict[str, Any], task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -241,10 +226,8 @@ def synthesizer(request: ScriptedRequest) -> str:
     """The report's narrative, from the run's facts alone (counts, reasons, conflicts, lifecycle)."""
     facts: dict[str, Any] = {}
     for text in request.human_texts():
-        try:
+        with contextlib.suppress(ValueError):
             facts = json.loads(text)
-        except ValueError:
-            continue
     suppressed = facts.get("suppressed") or {}
     stopped = sum(suppressed.values())
     top = ", ".join(f"{k} ({v})" for k, v in list(suppressed.items())[:3])
