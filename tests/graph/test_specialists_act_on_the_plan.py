@@ -81,7 +81,7 @@ def planner_only_reads(monkeypatch):
             importlib.import_module(name)
         except ImportError:
             continue
-    originals = {}
+    originals: dict[int, Any] = {}
     for module in [m for n, m in list(sys.modules.items()) if n.startswith("llm.scripted")]:
         for attr in READER_ENTRY_POINTS:
             fn = getattr(module, attr, None)

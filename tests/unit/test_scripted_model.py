@@ -132,7 +132,12 @@ def test_with_structured_output_into_pydantic_and_dict():
     assert raw["parsed"] == plan and raw["parsing_error"] is None and isinstance(raw["raw"], AIMessage)
     # the responder sees the schema and may answer with a model instance
     seen: list[ScriptedRequest] = []
-    instance = ScriptedChatModel(lambda r: seen.append(r) or Plan(steps=["x"], reason="instance"))
+
+    def instance_responder(request: ScriptedRequest) -> Plan:
+        seen.append(request)
+        return Plan(steps=["x"], reason="instance")
+
+    instance = ScriptedChatModel(instance_responder)
     assert instance.with_structured_output(Plan).invoke("plan it").steps == ["x"]
     spec = seen[0].structured_output
     assert spec is not None and spec.name == "Plan" and spec.pydantic_model is Plan
