@@ -1,18 +1,22 @@
 """The offline scripted model: a real chat model whose answers come from per-role responders.
 
-`model` is the `BaseChatModel` and its responder registry; `roles` registers the answer of every
-role (imported on first use by `llm.loader`, so importing this package stays cheap).
+`model` is the `BaseChatModel` and its responder registry, `faults` injects endpoint failures;
+`roles` registers the answer of every role (imported on first use by `llm.loader`, so importing
+this package stays cheap).
 """
 
-from llm.scripted.model import (
-    LATENCY_ENV,
+from llm.scripted.faults import (
     FaultKind,
     FaultPlan,
+    ScriptedRateLimitError,
+    ScriptedTimeoutError,
+    with_faults,
+)
+from llm.scripted.model import (
+    LATENCY_ENV,
     Responder,
     ScriptedChatModel,
-    ScriptedRateLimitError,
     ScriptedRequest,
-    ScriptedTimeoutError,
     StructuredOutputSpec,
     ToolSpec,
     UnknownRoleError,
@@ -21,7 +25,6 @@ from llm.scripted.model import (
     register_role,
     registered_roles,
     role_of,
-    with_faults,
 )
 
 __all__ = [

@@ -1,45 +1,30 @@
 """The offline scripted chat model: a real `BaseChatModel` whose answers come from a responder.
 
 Graph and agent code cannot tell it from `ChatOpenAI`: it binds tools, returns tool calls, gives
-structured output, streams and runs async. What it answers is decided by a *responder*, a plain
-function of a `ScriptedRequest`, so the per-role behaviour lives outside this infrastructure.
-
-Responder contract (`Responder = Callable[[ScriptedRequest], ResponderResult]`):
-
-* the request carries the messages, the tools bound with `bind_tools` (name, description, JSON
-  schema), the structured-output schema if the call came from `with_structured_output`, and the
-  `role` taken from the first system message's `<role>NAME</role>` tag;
-* it returns an `AIMessage`, a `str` (plain text answer), a pydantic model instance or a `dict`.
-  For a structured-output request a dict or model instance is the object to return; otherwise a
-  dict is read as `{"content": str, "tool_calls": [{"name": ..., "args": {...}}, ...]}`;
-* ids are the model's job: message ids are never set (LangGraph's `add_messages` would replace a
-  message that reuses an id) and every tool call gets a fresh id, whatever the responder wrote
-  (an `AIMessage` built by hand needs `"id": None` in each tool call; the dict form needs nothing);
-* the result is deep-copied, so a responder may return the same scripted object every time.
-
-`register_role("audience")(fn)` adds a responder to the default registry; `default_responder`
-dispatches on the request's role. `with_faults(responder, FaultPlan(...))` injects failures.
-Each call waits `latency_ms` (default: `CDP_AGENTS_SCRIPTED_LATENCY_MS`), is counted (`model.calls`,
-`ScriptedChatModel.total_calls`) and reports approximate token counts in `usage_metadata`.
+structured output (json_schema, json_mode, function_calling), streams and runs async. A *responder*
+(`Callable[[ScriptedRequest], AIMessage | BaseModel | dict | str]`) decides what it says: a dict is
+`{"content", "tool_calls": [{"name", "args"}]}`, or the object itself for structured output. Answers
+are deep-copied, carry no message id (`add_messages` would replace a message reusing one) and get
+fresh tool call ids. `register_role` fills the registry `default_responder` dispatches on by the
+`<role>NAME</role>` tag; `with_faults` injects failures; `CDP_AGENTS_SCRIPTED_LATENCY_MS` slows calls.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import itertools
 import json
 import os
-import random
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -49,37 +34,21 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
     ToolMessage,
+    UsageMetadata,
 )
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
-
-__all__ = [
-    "FaultKind",
-    "FaultPlan",
-    "Responder",
-    "ScriptedChatModel",
-    "ScriptedRateLimitError",
-    "ScriptedRequest",
-    "ScriptedTimeoutError",
-    "StructuredOutputSpec",
-    "ToolSpec",
-    "UnknownRoleError",
-    "default_responder",
-    "register_role",
-    "registered_roles",
-    "with_faults",
-]
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 LATENCY_ENV = "CDP_AGENTS_SCRIPTED_LATENCY_MS"
 _ROLE_TAG = re.compile(r"<role>\s*([A-Za-z0-9_.:-]{1,64})\s*</role>")
 _STREAM_PIECE = 24  # characters per streamed content chunk
-
-
-# --------------------------------------------------------------------------------------------- request
 
 
 @dataclass(frozen=True)
@@ -93,12 +62,7 @@ class ToolSpec:
 
 @dataclass(frozen=True)
 class StructuredOutputSpec:
-    """What `with_structured_output` asked for: a JSON object of `json_schema` named `name`.
-
-    `pydantic_model` is the class when the schema was one (responders may return an instance).
-    `method` is "json_schema" / "json_mode" (answer in the content) or "function_calling" (answer
-    as a tool call named `name`); the model takes care of that packaging.
-    """
+    """What `with_structured_output` asked for; `method` function_calling answers in a tool call."""
 
     name: str
     json_schema: dict[str, Any]
@@ -115,7 +79,6 @@ class ScriptedRequest:
     tool_choice: str | None = None
     structured_output: StructuredOutputSpec | None = None
     role: str | None = None
-    call_index: int = 0
 
     @property
     def tool_names(self) -> list[str]:
@@ -140,11 +103,11 @@ class ScriptedRequest:
         """Tool results that arrived after the model's last answer (what it has to react to)."""
         out: list[ToolMessage] = []
         for m in reversed(self.messages):
-            if isinstance(m, ToolMessage):
-                out.append(m)
-            elif isinstance(m, AIMessage):
+            if isinstance(m, AIMessage):
                 break
-        return list(reversed(out))
+            if isinstance(m, ToolMessage):
+                out.insert(0, m)
+        return out
 
     def ai_turns(self) -> int:
         """How many times the model already answered in this conversation."""
@@ -157,11 +120,9 @@ Responder = Callable[[ScriptedRequest], ResponderResult]
 
 def role_of(messages: Sequence[BaseMessage]) -> str | None:
     """The `<role>NAME</role>` of the first system message, or None."""
-    for m in messages:
-        if isinstance(m, SystemMessage):
-            found = _ROLE_TAG.search(m.text)
-            return found.group(1) if found else None
-    return None
+    first = next((m for m in messages if isinstance(m, SystemMessage)), None)
+    found = _ROLE_TAG.search(first.text) if first is not None else None
+    return found.group(1) if found else None
 
 
 # ------------------------------------------------------------------------------------------- registry
@@ -190,127 +151,18 @@ def registered_roles() -> list[str]:
 
 def default_responder(request: ScriptedRequest) -> ResponderResult:
     """Answer with the responder registered for the request's role."""
+    known = ", ".join(registered_roles()) or "none"
     if request.role is None:
         raise UnknownRoleError(
             "the scripted model needs a <role>NAME</role> tag in the first system message to know "
-            f"how to answer; registered roles: {', '.join(registered_roles()) or 'none'}"
+            f"how to answer; registered roles: {known}"
         )
-    fn = _REGISTRY.get(request.role)
-    if fn is None:
+    if request.role not in _REGISTRY:
         raise UnknownRoleError(
-            f"no scripted responder for role '{request.role}'; registered roles: "
-            f"{', '.join(registered_roles()) or 'none'} (add one with @register_role)"
+            f"no scripted responder for role '{request.role}'; registered roles: {known} "
+            "(add one with @register_role)"
         )
-    return fn(request)
-
-
-# ---------------------------------------------------------------------------------------------- faults
-
-
-class ScriptedTimeoutError(TimeoutError):
-    """An injected model timeout (the kind a real endpoint raises after its deadline)."""
-
-
-class ScriptedRateLimitError(Exception):
-    """An injected HTTP 429 from the model endpoint."""
-
-    status_code = 429
-
-    def __init__(self, message: str = "rate limit exceeded (429), retry later"):
-        super().__init__(message)
-
-
-FaultKind = Literal["timeout", "rate_limit", "truncated_json", "empty", "unknown_tool", "bad_arguments"]
-FAULT_KINDS: tuple[FaultKind, ...] = (
-    "timeout",
-    "rate_limit",
-    "truncated_json",
-    "empty",
-    "unknown_tool",
-    "bad_arguments",
-)
-
-
-@dataclass
-class FaultPlan:
-    """Which calls fail and how.
-
-    `schedule` pins faults to call numbers (0-based, counted by the wrapper) for exact tests;
-    otherwise each call fails with probability `rate`, the kind drawn from `kinds`, decided by a
-    generator seeded with (`seed`, call number), so a run with the same call order repeats exactly.
-    `roles` limits faults to those roles (None: every role). `injected` records what happened.
-    """
-
-    seed: int = 0
-    rate: float = 0.0
-    kinds: tuple[FaultKind, ...] = FAULT_KINDS
-    schedule: dict[int, FaultKind] = field(default_factory=dict)
-    roles: frozenset[str] | None = None
-    injected: list[tuple[int, FaultKind]] = field(default_factory=list)
-
-    def pick(self, call: int, role: str | None) -> FaultKind | None:
-        if self.roles is not None and role not in self.roles:
-            return None
-        if call in self.schedule:
-            return self.schedule[call]
-        if self.rate <= 0 or not self.kinds:
-            return None
-        rng = random.Random(f"{self.seed}:{call}")
-        if rng.random() >= self.rate:
-            return None
-        return self.kinds[rng.randrange(len(self.kinds))]
-
-
-def with_faults(responder: Responder, plan: FaultPlan) -> Responder:
-    """Wrap `responder` so the calls `plan` picks fail in one of the `FaultKind` ways.
-
-    timeout / rate_limit raise `ScriptedTimeoutError` / `ScriptedRateLimitError`; truncated_json
-    returns the real answer's JSON cut in half as text; empty returns an empty message;
-    unknown_tool calls a tool that was not bound; bad_arguments calls a bound tool with arguments
-    its schema does not accept.
-    """
-    counter = itertools.count()
-    lock = threading.Lock()
-
-    def faulty(request: ScriptedRequest) -> ResponderResult:
-        with lock:
-            call = next(counter)
-        kind = plan.pick(call, request.role)
-        if kind is None:
-            return responder(request)
-        plan.injected.append((call, kind))
-        if kind == "timeout":
-            raise ScriptedTimeoutError(f"scripted model timed out (injected fault, call {call})")
-        if kind == "rate_limit":
-            raise ScriptedRateLimitError(f"rate limit exceeded (429, injected fault, call {call})")
-        if kind == "empty":
-            return AIMessage(content="")
-        if kind == "unknown_tool":
-            return AIMessage(content="", tool_calls=[_tool_call("no_such_tool", {"x": 1})])
-        if kind == "bad_arguments":
-            name = request.tools[0].name if request.tools else "no_such_tool"
-            return AIMessage(content="", tool_calls=[_tool_call(name, {"unexpected_argument": [None]})])
-        # truncated_json: the answer it would have given, serialised and cut mid-object
-        full = _as_json_text(responder(request), request)
-        return AIMessage(content=full[: max(1, len(full) // 2)])
-
-    return faulty
-
-
-def _tool_call(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "args": args, "id": None, "type": "tool_call"}
-
-
-def _as_json_text(result: ResponderResult, request: ScriptedRequest) -> str:
-    if isinstance(result, BaseModel):
-        return result.model_dump_json()
-    if isinstance(result, AIMessage):
-        if result.tool_calls:
-            return json.dumps(result.tool_calls[0]["args"])
-        return result.text or "{}"
-    if isinstance(result, dict):
-        return json.dumps(result, default=str)
-    return json.dumps({"text": result})
+    return _REGISTRY[request.role](request)
 
 
 # ----------------------------------------------------------------------------------------------- model
@@ -319,18 +171,10 @@ _call_ids = itertools.count(1)
 _total_lock = threading.Lock()
 
 
-def _fresh_tool_call_id(name: str, args: Any) -> str:
-    """Unique in the process (a counter) and readable; the hash makes ids differ across contents."""
-    digest = hashlib.sha1(f"{name}:{json.dumps(args, sort_keys=True, default=str)}".encode()).hexdigest()
-    return f"call_{next(_call_ids):06d}_{digest[:8]}"
-
-
 def _latency_seconds(explicit: float | None) -> float:
     if explicit is not None:
         return max(0.0, explicit) / 1000.0
-    raw = os.environ.get(LATENCY_ENV, "").strip()
-    if not raw:
-        return 0.0
+    raw = os.environ.get(LATENCY_ENV, "").strip() or "0"
     try:
         return max(0.0, float(raw)) / 1000.0
     except ValueError:
@@ -338,17 +182,16 @@ def _latency_seconds(explicit: float | None) -> float:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """A deterministic offline chat model; see the module docstring for the responder contract."""
+    """A deterministic offline chat model. Only the sync `_generate` / `_stream` are written: the base
+    class runs them in its executor for `ainvoke` / `astream`, so async calls wait side by side."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     responder: Callable[[ScriptedRequest], Any] = default_responder
-    latency_ms: float | None = None
-    """Sleep this long per call; None reads `CDP_AGENTS_SCRIPTED_LATENCY_MS` at call time."""
+    latency_ms: float | None = None  # None: read CDP_AGENTS_SCRIPTED_LATENCY_MS at call time
     model_name: str = "scripted"
 
-    total_calls: ClassVar[int] = 0
-    """Calls made by every scripted model in this process."""
+    total_calls: ClassVar[int] = 0  # calls made by every scripted model in this process
 
     _calls: int = PrivateAttr(default=0)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -375,8 +218,6 @@ class ScriptedChatModel(BaseChatModel):
         with self._lock:
             self._calls = 0
 
-    # --- binding -----------------------------------------------------------------------------
-
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
@@ -385,10 +226,9 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools like ChatOpenAI does: OpenAI tool dicts in the `tools` kwarg."""
-        formatted = [convert_to_openai_tool(t) for t in tools]
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=formatted, **kwargs)
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def with_structured_output(
         self,
@@ -399,130 +239,101 @@ class ScriptedChatModel(BaseChatModel):
         strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
-        """A runnable answering with an object of `schema` (a pydantic instance for a model class)."""
+        """A runnable answering with an object of `schema` (a pydantic instance for a model class),
+        parsed by langchain_core's own parsers so failures are the `OutputParserException`s (or
+        pydantic errors) a real model's would be."""
         if kwargs:
             raise ValueError(f"unsupported arguments for with_structured_output: {sorted(kwargs)}")
         function = convert_to_openai_tool(schema)["function"]
-        pydantic_model = schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
-        spec = StructuredOutputSpec(
-            name=function["name"],
-            json_schema=function.get("parameters", {}),
-            method=method,
-            pydantic_model=pydantic_model,
-        )
+        model = schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
+        spec = StructuredOutputSpec(function["name"], function.get("parameters", {}), method, model)
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            parser = (
+                PydanticToolsParser(tools=[model], first_tool_only=True)
+                if model
+                else JsonOutputKeyToolsParser(key_name=spec.name, first_tool_only=True)
+            )
+        else:  # strict JSON first: langchain's parser would quietly repair a truncated answer
+            strict_json = RunnableLambda(partial(_strict_json, spec.name), name="ScriptedStrictJson")
+            parser = strict_json | (
+                PydanticOutputParser(pydantic_object=model) if model else JsonOutputParser()
+            )
         bound = self.bind(
             scripted_structured_output=spec,
             ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
         )
-
-        def parse(message: AIMessage) -> Any:
-            return _parse_structured(message, spec)
-
-        parser = RunnableLambda(parse, name="ScriptedStructuredOutputParser")
         if not include_raw:
             return bound | parser
-
-        def parse_with_raw(raw: AIMessage) -> dict[str, Any]:
-            try:
-                return {"raw": raw, "parsed": parse(raw), "parsing_error": None}
-            except OutputParserException as exc:
-                return {"raw": raw, "parsed": None, "parsing_error": exc}
-
-        return bound | RunnableLambda(parse_with_raw, name="ScriptedStructuredOutputParser")
-
-    # --- answering -------------------------------------------------------------------------------
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        failed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=bound) | parsed.with_fallbacks([failed], exception_key="parsing_error")
 
     def _request(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ScriptedRequest:
+        """Count the call and gather what the responder may see (tests hook here to read prompts)."""
         with self._lock:
-            index = self._calls
             self._calls += 1
         with _total_lock:
             ScriptedChatModel.total_calls += 1
-        tools = [
-            ToolSpec(
-                name=t["function"]["name"],
-                description=t["function"].get("description", ""),
-                parameters=t["function"].get("parameters", {}),
-            )
-            for t in kwargs.get("tools") or []
-            if t.get("type") == "function"
-        ]
+        functions = [t["function"] for t in kwargs.get("tools") or [] if t.get("type") == "function"]
         choice = kwargs.get("tool_choice")
         if isinstance(choice, dict):
             choice = choice.get("function", {}).get("name") or choice.get("type")
         return ScriptedRequest(
             messages=list(messages),
-            tools=tools,
+            tools=[ToolSpec(f["name"], f.get("description", ""), f.get("parameters", {})) for f in functions],
             tool_choice=choice,
             structured_output=kwargs.get("scripted_structured_output"),
             role=role_of(messages),
-            call_index=index,
         )
 
     def _answer(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
+        """One counted call of the responder, its result made into a fresh AIMessage with usage."""
         request = self._request(messages, kwargs)
-        result = self.responder(request)
-        message = _to_message(result, request)
-        message.usage_metadata = _usage(messages, message, request)
-        message.response_metadata = {"model_name": self.model_name, "finish_reason": _finish(message)}
+        message = _to_message(self.responder(request), request)
+        prompt = count_tokens_approximately(messages, tools=kwargs.get("tools") or None)
+        completion = count_tokens_approximately([message])
+        message.usage_metadata = UsageMetadata(
+            input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion
+        )
+        finish = "tool_calls" if message.tool_calls else "stop"
+        message.response_metadata = {"model_name": self.model_name, "finish_reason": finish}
         return message
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        delay = _latency_seconds(self.latency_ms)
-        if delay:
-            time.sleep(delay)
+    # `stop` and `run_manager` arrive in **kwargs and are not needed: langchain_core reports tokens.
+    def _generate(self, messages: list[BaseMessage], *_: Any, **kwargs: Any) -> ChatResult:
+        time.sleep(_latency_seconds(self.latency_ms))
         return ChatResult(generations=[ChatGeneration(message=self._answer(messages, kwargs))])
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        delay = _latency_seconds(self.latency_ms)
-        if delay:
-            await asyncio.sleep(delay)
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages, kwargs))])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        delay = _latency_seconds(self.latency_ms)
-        if delay:
-            time.sleep(delay)
-        for chunk in _chunks(self._answer(messages, kwargs)):
-            if run_manager and isinstance(chunk.message.content, str):
-                run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
-            yield chunk
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        delay = _latency_seconds(self.latency_ms)
-        if delay:
-            await asyncio.sleep(delay)
-        for chunk in _chunks(self._answer(messages, kwargs)):
-            if run_manager and isinstance(chunk.message.content, str):
-                await run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
-            yield chunk
+    def _stream(self, messages: list[BaseMessage], *_: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        """The same answer in pieces: text in short slices, one tool_call_chunk per call, then usage."""
+        time.sleep(_latency_seconds(self.latency_ms))
+        message = self._answer(messages, kwargs)
+        text = message.text
+        for i in range(0, max(len(text), 1), _STREAM_PIECE):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + _STREAM_PIECE]))
+        for index, call in enumerate(message.tool_calls):
+            piece = tool_call_chunk(
+                name=call["name"], args=json.dumps(call["args"]), id=call["id"], index=index
+            )
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[piece]))
+        last = AIMessageChunk(
+            content="",
+            usage_metadata=message.usage_metadata,
+            response_metadata=message.response_metadata,
+            chunk_position="last",
+        )
+        yield ChatGenerationChunk(message=last)
 
 
-# ------------------------------------------------------------------------------------------- helpers
+def _strict_json(name: str, message: AIMessage) -> AIMessage:
+    try:
+        json.loads(message.text)
+    except ValueError as exc:
+        raise OutputParserException(
+            f"answer is not valid JSON for '{name}': {exc}", llm_output=message.text
+        ) from None
+    return message
 
 
 def _to_message(result: Any, request: ScriptedRequest) -> AIMessage:
@@ -535,110 +346,26 @@ def _to_message(result: Any, request: ScriptedRequest) -> AIMessage:
     elif spec is not None and isinstance(result, BaseModel | dict):
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else copy.deepcopy(result)
         if spec.method == "function_calling":
-            message = AIMessage(content="", tool_calls=[_tool_call(spec.name, payload)])
+            message = AIMessage(content="", tool_calls=[{"name": spec.name, "args": payload, "id": None}])
         else:
             message = AIMessage(content=json.dumps(payload, ensure_ascii=False))
     elif isinstance(result, dict):
-        unknown = set(result) - {"content", "tool_calls"}
-        if unknown:
+        if unknown := set(result) - {"content", "tool_calls"}:
             raise TypeError(
                 f"a scripted responder dict takes the keys content and tool_calls, got {sorted(unknown)}"
             )
-        message = AIMessage(
-            content=copy.deepcopy(result.get("content", "")),
-            tool_calls=[
-                _tool_call(c["name"], copy.deepcopy(c.get("args", {}))) for c in result.get("tool_calls", [])
-            ],
-        )
+        calls = [
+            {"name": c["name"], "args": c.get("args", {}), "id": None} for c in result.get("tool_calls", [])
+        ]
+        message = AIMessage(content=result.get("content", ""), tool_calls=copy.deepcopy(calls))
     else:
         raise TypeError(
             "a scripted responder must return an AIMessage, str, dict or pydantic model, got "
             f"{type(result).__name__}"
         )
     message.id = None
-    message.tool_calls = [
-        {**call, "id": _fresh_tool_call_id(call["name"], call["args"]), "type": "tool_call"}
-        for call in message.tool_calls
-    ]
+    for call in message.tool_calls:
+        args = json.dumps(call["args"], sort_keys=True, default=str)
+        digest = hashlib.sha1(f"{call['name']}:{args}".encode()).hexdigest()[:8]
+        call["id"] = f"call_{next(_call_ids):06d}_{digest}"
     return message
-
-
-def _usage(messages: list[BaseMessage], answer: AIMessage, request: ScriptedRequest) -> Any:
-    tools: list[Any] = [
-        {
-            "type": "function",
-            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-        }
-        for t in request.tools
-    ]
-    prompt = count_tokens_approximately(messages, tools=tools or None)
-    completion = count_tokens_approximately([answer])
-    return {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _finish(message: AIMessage) -> str:
-    return "tool_calls" if message.tool_calls else "stop"
-
-
-def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
-    """The same answer in pieces: text in short slices, then one tool_call_chunk per call."""
-    text = message.content if isinstance(message.content, str) else ""
-    pieces = [text[i : i + _STREAM_PIECE] for i in range(0, len(text), _STREAM_PIECE)] or [""]
-    for piece in pieces:
-        yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-    for index, call in enumerate(message.tool_calls):
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                tool_call_chunks=[
-                    {
-                        "name": call["name"],
-                        "args": json.dumps(call["args"]),
-                        "id": call["id"],
-                        "index": index,
-                        "type": "tool_call_chunk",
-                    }
-                ],
-            )
-        )
-    yield ChatGenerationChunk(
-        message=AIMessageChunk(
-            content="",
-            usage_metadata=message.usage_metadata,
-            response_metadata=message.response_metadata,
-            chunk_position="last",
-        )
-    )
-
-
-def _parse_structured(message: AIMessage, spec: StructuredOutputSpec) -> Any:
-    """Validate the answer into the schema, or raise OutputParserException naming what was wrong."""
-    if spec.method == "function_calling":
-        calls = [c for c in message.tool_calls if c["name"] == spec.name]
-        if not calls:
-            raise OutputParserException(
-                f"expected a call to '{spec.name}', got {message.content!r}", llm_output=str(message.content)
-            )
-        data: Any = calls[0]["args"]
-    else:
-        text = message.text.strip()
-        if not text:
-            raise OutputParserException(f"empty answer where a '{spec.name}' JSON object was expected")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise OutputParserException(
-                f"answer is not valid JSON for '{spec.name}': {exc}", llm_output=text
-            ) from None
-    if spec.pydantic_model is None:
-        if not isinstance(data, dict):
-            raise OutputParserException(
-                f"expected a JSON object for '{spec.name}', got {type(data).__name__}"
-            )
-        return data
-    try:
-        return spec.pydantic_model.model_validate(data)
-    except ValidationError as exc:
-        raise OutputParserException(
-            f"answer does not match '{spec.name}': {exc.errors()[:3]}", llm_output=json.dumps(data)
-        ) from None
