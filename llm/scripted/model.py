@@ -12,6 +12,7 @@ fresh tool call ids. `register_role` fills the registry `default_responder` disp
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -181,6 +182,13 @@ def _latency_seconds(explicit: float | None) -> float:
         raise ValueError(f"{LATENCY_ENV} must be a number of milliseconds, got {raw!r}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _openai_function(schema: type) -> dict[str, Any]:
+    """A schema class as an OpenAI function, converted once: the plan schema is large and a run
+    asks for it on every planning call."""
+    return convert_to_openai_tool(schema)["function"]
+
+
 class ScriptedChatModel(BaseChatModel):
     """A deterministic offline chat model. Only the sync `_generate` / `_stream` are written: the base
     class runs them in its executor for `ainvoke` / `astream`, so async calls wait side by side."""
@@ -244,7 +252,11 @@ class ScriptedChatModel(BaseChatModel):
         pydantic errors) a real model's would be."""
         if kwargs:
             raise ValueError(f"unsupported arguments for with_structured_output: {sorted(kwargs)}")
-        function = convert_to_openai_tool(schema)["function"]
+        function = (
+            _openai_function(schema)
+            if isinstance(schema, type)
+            else convert_to_openai_tool(schema)["function"]
+        )
         model = schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
         spec = StructuredOutputSpec(function["name"], function.get("parameters", {}), method, model)
         parser: Runnable[Any, Any]
