@@ -1,7 +1,7 @@
 """What the offline scripted model answers for each role, the way a competent model would.
 
-Every answer is derived from the conversation: the objective (parsed with the grammar in
-`llm.scripted.grammar`), the task and upstream outputs in the task message, and the tool results so far.
+Every answer is derived from the conversation: the objective (read with
+`llm.scripted.reader`), the task and upstream outputs in the task message, and the tool results so far.
 Nothing here knows an example objective. A specialist does its whole task in one answer where the
 tools allow it (all tool calls plus `finish`), and reacts to tool results when it needs them.
 """
@@ -9,18 +9,17 @@ tools allow it (all tool calls plus `finish`), and reacts to tool results when i
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from cdp.vocabulary import SUPPORTED_LANGUAGES, OfferKind, normalise_offer_kind
+from cdp.vocabulary import SUPPORTED_LANGUAGES, OfferKind
 from llm.scripted import lifecycle as roles_lifecycle
-from llm.scripted.grammar import Brief, parse_objective
+from llm.scripted import planner  # noqa: F401  (registers the supervisor)
 from llm.scripted.model import ScriptedRequest, register_role
+from llm.scripted.reader import Brief, read
 
 DEFAULT_CHANNELS = ["email", "push", "sms"]
-GROWTH_WORDS = re.compile(r"\b(grow|growth|revenue|reach|expand|maximi[sz]e|scale)\b", re.I)
 
 
 def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -76,141 +75,7 @@ def _tool_results_by_name(request: ScriptedRequest) -> dict[str, Any]:
 
 
 def _brief(text: str) -> Brief:
-    return parse_objective(text)
-
-
-# ------------------------------------------------------------------------------------------- supervisor
-
-
-def _plan_tasks(brief: Brief, agents: set[str], objective: str) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = []
-
-    def add(tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str]) -> None:
-        if agent in agents:
-            tasks.append(
-                {
-                    "id": tid,
-                    "agent": agent,
-                    "goal": goal,
-                    "depends_on": [d for d in deps if d in ids()],
-                    "acceptance": acceptance,
-                    "inputs": {},
-                }
-            )
-
-    def ids() -> set[str]:
-        return {t["id"] for t in tasks}
-
-    add(
-        "audience",
-        "audience",
-        f"Build and save the audience: {brief.describe()}",
-        [],
-        ["segment saved", "size checked"],
-    )
-    add(
-        "baseline",
-        "analytics",
-        "Baseline KPIs of the segment and the holdout for measurement",
-        ["audience"],
-        ["baseline figures"],
-    )
-    if brief.budget is not None:
-        add(
-            "budget",
-            "budget",
-            f"Forecast cost against the budget of {brief.budget.amount:g} "
-            f"{brief.budget.currency} and propose the largest affordable audience",
-            ["audience"],
-            ["forecast"],
-        )
-        if GROWTH_WORDS.search(objective):
-            add(
-                "growth",
-                "growth",
-                "Size a wider audience that serves the growth goal and propose it",
-                ["audience"],
-                ["proposal"],
-            )
-    add(
-        "service",
-        "service",
-        "Check tickets and complaints in the audience and pause whoever needs it",
-        ["audience"],
-        ["service check done"],
-    )
-    add(
-        "content",
-        "content",
-        "Write message variants per language and category",
-        ["audience"],
-        ["variants saved"],
-    )
-    add(
-        "compliance",
-        "compliance",
-        "Review the variants against claim and language rules",
-        ["content"],
-        ["content reviewed"],
-    )
-    add(
-        "activation",
-        "activation",
-        "Pick channels and timing per customer and stage the sends",
-        ["content", "compliance", "service", "budget", "growth"],
-        ["sends staged"],
-    )
-    add(
-        "results",
-        "analytics",
-        "Summarise what was scheduled, held out and suppressed",
-        ["activation"],
-        ["results read"],
-    )
-    return tasks
-
-
-def _offer_kind(brief: Brief) -> str | None:
-    """The objective's offer words as one `OfferKind`: the only place planning names an offer.
-
-    A bare discount takes the kind its goal implies (a welcome or win-back discount is that offer),
-    so the gate's kind conflicts see it."""
-    kind = normalise_offer_kind(brief.offer_kind)
-    if kind is None and brief.free_shipping:
-        kind = OfferKind.FREE_SHIPPING
-    if kind is None and brief.discount_pct:
-        kind = {"welcome": OfferKind.WELCOME, "win-back": OfferKind.WINBACK}.get(
-            brief.goal or "", OfferKind.DISCOUNT
-        )
-    return kind.value if kind else None
-
-
-@register_role("supervisor")
-def supervisor(request: ScriptedRequest) -> dict[str, Any]:
-    objective = next((t for t in request.human_texts() if not t.startswith("That plan is invalid")), "")
-    brief = _brief(objective)
-    if brief.refusal:
-        return {"refusal": brief.refusal, "tasks": []}
-    if brief.question:
-        return {"question": brief.question, "tasks": []}
-    agents = set(re.findall(r"^- ([a-z_]+):", request.system_text, re.M))
-    campaign = {
-        "goal": brief.goal,
-        "channels": list(brief.channels),
-        "budget": brief.budget.amount if brief.budget else None,
-        "currency": brief.budget.currency if brief.budget else None,
-        "discount_pct": brief.discount_pct,
-        "offer_kind": _offer_kind(brief),
-        "offer_category": brief.categories[0] if brief.categories else None,
-        "send_at": brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if brief.send_at else None,
-    }
-    name = " ".join(filter(None, [brief.occasion, brief.goal, "campaign"])).strip().capitalize()
-    return {
-        "campaign_name": name[:120],
-        "summary": f"{(brief.goal or 'campaign').capitalize()} for {brief.describe()}.",
-        "campaign": campaign,
-        "tasks": _plan_tasks(brief, agents, objective),
-    }
+    return read(text)
 
 
 # ------------------------------------------------------------------------------------------ specialists
@@ -262,7 +127,7 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
         OfferKind.WELCOME.value: "Welcome aboard",
         OfferKind.WINBACK.value: "We miss you",
     }
-    opener = by_offer.get(_offer_kind(brief) or "") or hook.get(brief.goal or "", "A note for you")
+    opener = by_offer.get((brief.offer or {}).get("kind") or "") or hook.get(brief.goal or "", "A note for you")
     occasion = f" this {brief.occasion}" if brief.occasion else ""
     variants = [
         {
