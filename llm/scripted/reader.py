@@ -80,7 +80,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     for code, (names, adjectives) in places.COUNTRIES.items():
         table.update({_key(n): ("country", code) for n in names})
         table.update({_key(a): ("nation", code) for a in adjectives})
-    table.update({_key(c): ("city", c) for c in places.CITIES})
+    table.update({_key(c): ("city", c) for c in [*places.CITIES, *known.cities]})
     table.update({_key(a): ("city", c) for a, c in places.CITY_ALIASES.items() if len(a) > 2})
     table.update({_key(r): ("subregion", c) for r, c in places.SUBNATIONAL.items()})
     cats = {c.lower(): c for c in known.categories} | {c: c for c, _, _ in CATEGORIES}
