@@ -27,11 +27,11 @@ SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
 LEXICON: dict[str, Any] = tomllib.loads((Path(__file__).with_name("lexicon.toml")).read_text("utf-8"))
 FILLERS = frozenset(LEXICON["filler"]["words"].split())
 #: Cue words that may stay unused without changing what the objective means.
-IGNORABLE_CUES = frozenset(["list", "by", "on", "in", "for", "of", "to", "ones", "only", "open", "close", "from", "tier", "this"])
+IGNORABLE_CUES = frozenset("list by on for of to only open close from tier this noise dash".split())
 FOREIGN = frozenset(["der", "die", "das", "und", "für", "eine", "einen", "mit", "zur", "le", "la", "les", "et", "pour", "avec", "des", "el", "los", "las", "para", "con", "una", "il", "per", "di", "het", "een", "voor", "met"])
 _HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])|(?<=[A-Za-z])-(?=[0-9])")
 _TOKEN = re.compile(
-    r"i\.e\.|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:k|st|nd|rd|th)?\b|[^\W\d_]+(?:'[^\W\d_]+)?|[$€£¥%+\-()=:,&]|\S"
+    r"i\.e\.|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}\b|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:k|st|nd|rd|th)?\b|[^\W\d_]+(?:'[^\W\d_]+)?|[$€£¥%+\-()=:,&]|\S"
 )
 
 
@@ -93,7 +93,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     return table
 
 
-def tokenize(text: str, known: Known) -> list[Tok]:
+def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
     """Longest phrase match against the lexicon; numbers become NUM, the rest WORD."""
     table = _phrases(known)
     raw = _words(text)
@@ -113,7 +113,9 @@ def tokenize(text: str, known: Known) -> list[Tok]:
         if word.isupper() and word in places.COUNTRY_CODES_UPPER:
             hit, n = ("country", places.COUNTRY_CODES_UPPER[word]), 1
         words = [w for w, _ in raw[i : i + n]]
-        if hit is None and re.fullmatch(r"[\d,.]+(k|st|nd|rd|th)?", low[i]):
+        if hit is None and re.fullmatch(r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}", low[i]):
+            hit = ("DATE", _date(low[i], now))
+        if hit is None and re.fullmatch(r"\d[\d,.]*(k|st|nd|rd|th)?", low[i]):
             digits = low[i].rstrip("kstndrh").replace(",", "")
             value = float(digits) * (1000 if low[i].endswith("k") else 1)
             hit = ("NUM", int(value) if value.is_integer() else value)
@@ -122,6 +124,19 @@ def tokenize(text: str, known: Known) -> list[Tok]:
         toks.append(Tok(hit[0], hit[1], words, info={"start": start}))
         i += n
     return toks
+
+
+def _date(text: str, now: datetime | None) -> date | None:
+    """2026-12-20, or 12/31 (month/day, the next such day)."""
+    try:
+        if "/" not in text:
+            return date.fromisoformat(text)
+        today = (now or datetime.now(UTC)).date()
+        month, day = (int(x) for x in text.split("/"))
+        when = date(today.year, month, day)
+        return when if when >= today else when.replace(year=today.year + 1)
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------------- interpreter
@@ -141,7 +156,7 @@ def _element(text: str) -> tuple[list[tuple[str | None, Any, str | None]], str]:
 
 def _fits(tok: Tok, alts: list[tuple[str | None, Any, str | None]]) -> bool:
     for cls, val, lit in alts:
-        if lit is not None and [w.lower() for w in tok.words] == [lit] and not tok.cls.isupper():
+        if lit is not None and [w.lower() for w in tok.words] == [lit] and (tok.cls == "FILL" or not tok.cls.isupper()):
             return True
         if cls == tok.cls and (val is None or str(tok.val) == val):
             return True
@@ -155,7 +170,7 @@ def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]]
         group: list[Tok] = []
         while True:
             at = j
-            while k and at < len(toks) and toks[at].cls == "FILL":
+            while k and at < len(toks) and toks[at].cls == "FILL" and not _fits(toks[at], alts):
                 at += 1
             if at < len(toks) and _fits(toks[at], alts):
                 group.append(toks[at])
@@ -177,6 +192,7 @@ class Context:
     now: datetime
     known: Known
     goal: str | None
+    first: bool = False  # the rule matches at the start of the objective
 
     @property
     def today(self) -> date:
@@ -193,6 +209,7 @@ def interpret(toks: list[Tok], ctx: Context) -> list[Tok]:
             while i < len(toks):
                 for pattern, action in stage:
                     found = _match(toks, i, pattern)
+                    ctx.first = all(t.cls == "FILL" for t in toks[:i])
                     new = found and action(found[0], ctx)
                     if found and new:
                         new.words = [w for t in toks[i : found[1]] for w in t.words]
@@ -325,7 +342,7 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
             "'win back lapsed premium customers in Germany by email with 15% off'."
         )
     known = Known.of(terms)
-    toks = tokenize(text, known)
+    toks = tokenize(text, known, now)
     refusal = next((t for t in toks if t.cls == "refusal"), None)
     if refusal is not None:
         what = {"consent": "customers' consent", "spam": "consent and frequency caps"}.get(refusal.val, f"the {refusal.val}")
@@ -400,6 +417,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     chans: list[dict[str, Any]] = []
     offers: list[dict[str, Any]] = []
     goals: list[Tok] = []
+    defined: list[dict[str, Any]] = []
     for t in toks:
         if t.cls in ("FILL", "PUNCT") or (t.cls == "cue" and t.val in IGNORABLE_CUES) or (t.cls == "buyer" and t.val == "buyers"):
             continue
@@ -411,6 +429,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
             brief.readings.append((" ".join(t.words), _meaning(t)))
         if t.cls == "COND":
             brief.conditions.append(t.val)
+            defined.extend(t.info.get("defines", []))
         elif t.cls == "CHAN":
             chans.append(t.val)
         elif t.cls == "OFFER":
@@ -434,23 +453,26 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
             brief.upsell_to = t.val
         elif t.cls != "NOW":
             unused.append(t)
+    brief.conditions = [c for c in brief.conditions if c not in defined]
     distinct = list(dict.fromkeys(g.val for g in goals if g.val != "launch" or len(goals) == 1))
     brief.goal = distinct[0] if distinct else None
-    if unused:
-        brief.unused = [" ".join(t.words) for t in unused]
-        brief.question = _ask_unused(brief, unused, ctx.known)
-        return brief
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
         first, rest = brief.objective[:second].rstrip(" ,;").removesuffix(" and"), brief.objective[second:]
         brief.question = (f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; "
                           "run them one at a time.")
         return brief
+    if unused:
+        brief.unused = [" ".join(t.words) for t in unused]
+        brief.question = _ask_unused(brief, unused, ctx.known)
+        return brief
     on = [c for ch in chans for c in ch["on"]]
     only = [ch["on"] for ch in chans if ch["only"]]
     brief.excluded_channels = list(dict.fromkeys(c for ch in chans for c in ch["off"]))
     brief.channels = [c for c in dict.fromkeys(on) if c not in brief.excluded_channels]
-    if (only and set(on) - set(only[0])) or (on and not brief.channels):
+    if brief.excluded_channels and not on:  # "not by SMS": every other channel
+        brief.channels = [c for c in ("email", "push", "sms") if c not in brief.excluded_channels]
+    if (only and set(on) - set(only[0])) or not brief.channels and (on or brief.excluded_channels):
         brief.question = f"The objective names {', '.join(dict.fromkeys(on))} and also rules channels out: which channel should be used?"
         return brief
     if offers:
@@ -460,8 +482,6 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         if amounts and offer["value"] is None:
             offer.update(value=amounts[0]["value"], unit=amounts[0]["unit"])
         offer["category"] = next((o["category"] for o in offers if o["category"]), None) or (brief.categories[:1] or [None])[0]
-        if offer["kind"] == "discount" and brief.goal in ("welcome", "win-back"):
-            offer["kind"] = {"welcome": "welcome", "win-back": "winback"}[brief.goal]
         brief.offer = offer
     segments = {n.get("segment") for c in brief.conditions for n in [c, *c.get("any", [])]}
     fields_used = {n["field"] for c in brief.conditions for n in _leaves(c)}

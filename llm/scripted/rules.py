@@ -153,11 +153,18 @@ def budget(g, ctx):
     return Tok("BUDGET", {"amount": float(v["v"]), "currency": v["unit"]}, [])
 
 
+def spend_budget(g, ctx):
+    """'spend up to 800 dollars re-engaging ...': an objective that starts with spending sets a budget."""
+    money = g[1][0].cls == "MONEY" or g[1][0].val.get("unit") not in (None, "days", "percent")
+    return budget(g, ctx) if ctx.first and money else None
+
+
 def offer_amount(g, ctx):
     amt = next(t for grp in g for t in grp if t.cls in ("PCT", "MONEY"))
+    kind = next((t.val for grp in g for t in grp if t.cls == "offer"), "discount")
     cat = next((t.val for grp in g for t in grp if t.cls == "cat"), None)
     unit = amt.val["unit"]
-    return Tok("OFFER", {"kind": "discount", "value": float(amt.val["v"]), "unit": unit, "category": cat and cat[0]}, [])
+    return Tok("OFFER", {"kind": kind, "value": float(amt.val["v"]), "unit": unit, "category": cat and cat[0]}, [])
 
 
 def offer_points(g, ctx):
@@ -309,7 +316,7 @@ def define(g, ctx):
     if word.info.get("src") not in ("segment", "tier"):
         return None
     node = parts[0].val if len(parts) == 1 else {"all": [p.val for p in parts]}
-    return Tok("COND", node, [], key=parts[0].key, info={"src": "definition"})
+    return Tok("COND", node, [], key=parts[0].key, info={"src": "definition", "defines": [word.val]})
 
 
 def merge(g, ctx):
@@ -328,14 +335,15 @@ def _values(node: dict[str, Any]) -> list[Any]:
 
 
 def negate(g, ctx):
-    node = g[-1][0].val
+    parts = g[1]
+    node = parts[0].val if len(parts) == 1 else {"all": [p.val for p in parts]}
     if node.get("op") == "is_null":
         out = {**node, "value": not node["value"]}
     elif node.get("op") == "eq" and node.get("value") == 1 and node.get("field") == "open_ticket":
         out = {**node, "value": 0}
     else:
         out = {"not": node}
-    return Tok("COND", out, [], key=g[-1][0].key, info={"src": "not"})
+    return Tok("COND", out, [], key=parts[0].key, info={"src": "not"})
 
 
 # ------------------------------------------------------------------------------------------ table
@@ -367,7 +375,9 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("cue:budget cue:of? MONEY|NUM", budget),
         ("MONEY|NUM cue:budget", budget),
         ("measure:lifetime_value Q cue:this", budget),
+        ("measure:lifetime_value Q|MONEY", spend_budget),
         ("PCT|MONEY cue:off|cue:discount cue:on? cat?", offer_amount),
+        ("PCT|MONEY offer cue:off|cue:discount? cue:on? cat?", offer_amount),
         ("cue:save PCT|MONEY", offer_amount),
         ("cue:discount cue:of PCT|MONEY", offer_amount),
         ("NUM offer:points", offer_points),
@@ -376,9 +386,9 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("measure cue:of? Q|NUM|MONEY|PCT", measure),
         ("Q|MONEY measure", measure),
         ("NUM measure:orders_count", measure),
-        ("cue:neg act cue:in|cue:for|cue:within? SPAN|Q|WITHIN", not_within),
+        ("cue:neg act 'in'|cue:for|cue:within? SPAN|Q|WITHIN", not_within),
         ("act WITHIN", act_within),
-        ("act cue:in? WITHIN", act_within),
+        ("act 'in' WITHIN", act_within),
         ("act Q|SPAN cue:ago", act_ago),
         ("segment cue:for SPAN|Q", inactive_for),
         ("cue:neg act", never_bought),
@@ -409,12 +419,12 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("goal", keep("GOAL")),
         ("growth", keep("GROWTH")),
         ("occasion", keep("OCC")),
-        ("cue:valid DATE", dated("VALID")),
+        ("cue:valid cue:on? DATE", dated("VALID")),
         ("cue:by DATE", dated("SEND")),
-        ("cue:send|cue:on? DATE", dated("SEND")),
+        ("cue:send|cue:on|cue:next? cue:on|cue:for? DATE", dated("SEND")),
         ("cue:today", keep("NOW")),
     ],
     [("COND cue:list? cue:def|cue:open COND+ cue:close?", define)],  # definitions
     [("COND cue:list COND", merge), ("CHAN cue:list CHAN", chan_list)],  # lists
-    [("cue:neg cue:in? COND", negate)],  # negation
+    [("cue:non COND", negate), ("cue:neg COND+", negate)],  # negation
 ]

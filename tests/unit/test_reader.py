@@ -161,7 +161,7 @@ def test_occasions_carry_their_date():
         ("win back lapsed customers by email", ["email"], []),
         ("win back lapsed customers, email only", ["email"], []),
         ("win back lapsed customers via SMS and push only", ["sms", "push"], []),
-        ("win back lapsed customers, not by SMS", [], ["sms"]),
+        ("win back lapsed customers, not by SMS", ["email", "push"], ["sms"]),
         ("win back lapsed customers by text message", ["sms"], []),
     ],
 )
