@@ -24,8 +24,17 @@ def _iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "hour") else value.isoformat()
 
 
-def _task(tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str], inputs: dict[str, Any]) -> dict[str, Any]:
-    return {"id": tid, "agent": agent, "goal": goal, "depends_on": deps, "acceptance": acceptance, "inputs": inputs}
+def _task(
+    tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str], inputs: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "agent": agent,
+        "goal": goal,
+        "depends_on": deps,
+        "acceptance": acceptance,
+        "inputs": inputs,
+    }
 
 
 def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
@@ -33,35 +42,102 @@ def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
     audience = brief.audience_filter()
     offer = brief.offer and {k: brief.offer[k] for k in ("kind", "value", "unit", "category")}
     candidates = [
-        _task("audience", "audience", f"Build and save the audience: {brief.describe()}", [],
-              ["segment saved", "size checked"], {"filter": audience, "description": brief.describe()}),
-        _task("baseline", "analytics", "Baseline KPIs of the segment and the holdout for measurement",
-              ["audience"], ["baseline figures"], {}),
+        _task(
+            "audience",
+            "audience",
+            f"Build and save the audience: {brief.describe()}",
+            [],
+            ["segment saved", "size checked"],
+            {"filter": audience, "description": brief.describe()},
+        ),
+        _task(
+            "baseline",
+            "analytics",
+            "Baseline KPIs of the segment and the holdout for measurement",
+            ["audience"],
+            ["baseline figures"],
+            {},
+        ),
     ]
     if brief.budget is not None:
-        candidates.append(_task(
-            "budget", "budget",
-            f"Forecast cost against the budget of {brief.budget.amount:g} {brief.budget.currency or ''}".rstrip()
-            + " and propose the largest affordable audience", ["audience"], ["forecast"],
-            {"budget": brief.budget.amount, "currency": brief.budget.currency, "channels": list(brief.channels),
-             "discount_pct": brief.discount_pct}))
+        candidates.append(
+            _task(
+                "budget",
+                "budget",
+                f"Forecast cost against the budget of {brief.budget.amount:g} {brief.budget.currency or ''}".rstrip()
+                + " and propose the largest affordable audience",
+                ["audience"],
+                ["forecast"],
+                {
+                    "budget": brief.budget.amount,
+                    "currency": brief.budget.currency,
+                    "channels": list(brief.channels),
+                    "discount_pct": brief.discount_pct,
+                },
+            )
+        )
         if brief.growth:
-            candidates.append(_task("growth", "growth", "Size a wider audience that serves the growth goal and propose it",
-                                    ["audience"], ["proposal"], {"filter": audience}))
+            candidates.append(
+                _task(
+                    "growth",
+                    "growth",
+                    "Size a wider audience that serves the growth goal and propose it",
+                    ["audience"],
+                    ["proposal"],
+                    {"filter": audience},
+                )
+            )
     candidates += [
-        _task("service", "service", "Check tickets and complaints in the audience and pause whoever needs it",
-              ["audience"], ["service check done"], {}),
-        _task("content", "content", "Write message variants per language and category", ["audience"], ["variants saved"],
-              {"goal": brief.goal, "occasion": brief.occasion, "offer": offer,
-               "offer_valid_until": _iso(brief.offer_valid_until), "categories": list(brief.categories)}),
-        _task("compliance", "compliance", "Review the variants against claim and language rules", ["content"],
-              ["content reviewed"], {}),
-        _task("activation", "activation", "Pick channels and timing per customer and stage the sends",
-              ["content", "compliance", "service", "budget", "growth"], ["sends staged"],
-              {"channels": list(brief.channels), "excluded_channels": list(brief.excluded_channels),
-               "send_at": _iso(brief.send_at)}),
-        _task("results", "analytics", "Summarise what was scheduled, held out and suppressed", ["activation"],
-              ["results read"], {}),
+        _task(
+            "service",
+            "service",
+            "Check tickets and complaints in the audience and pause whoever needs it",
+            ["audience"],
+            ["service check done"],
+            {},
+        ),
+        _task(
+            "content",
+            "content",
+            "Write message variants per language and category",
+            ["audience"],
+            ["variants saved"],
+            {
+                "goal": brief.goal,
+                "occasion": brief.occasion,
+                "offer": offer,
+                "offer_valid_until": _iso(brief.offer_valid_until),
+                "categories": list(brief.categories),
+            },
+        ),
+        _task(
+            "compliance",
+            "compliance",
+            "Review the variants against claim and language rules",
+            ["content"],
+            ["content reviewed"],
+            {},
+        ),
+        _task(
+            "activation",
+            "activation",
+            "Pick channels and timing per customer and stage the sends",
+            ["content", "compliance", "service", "budget", "growth"],
+            ["sends staged"],
+            {
+                "channels": list(brief.channels),
+                "excluded_channels": list(brief.excluded_channels),
+                "send_at": _iso(brief.send_at),
+            },
+        ),
+        _task(
+            "results",
+            "analytics",
+            "Summarise what was scheduled, held out and suppressed",
+            ["activation"],
+            ["results read"],
+            {},
+        ),
     ]
     tasks = [t for t in candidates if t["agent"] in agents]
     ids = {t["id"] for t in tasks}
@@ -76,17 +152,24 @@ def interpretation(brief: Brief) -> dict[str, Any]:
     if brief.offer:
         text = " ".join(w for w, m in brief.readings if m.startswith("offer")) or brief.offer["kind"]
         offer = {**{k: brief.offer[k] for k in ("kind", "value", "unit", "category")}, "text": text}
-    timing_text = "; ".join(m for _, m in brief.readings if m.startswith(("send", "offer valid", "occasion"))) or "now"
+    timing_text = (
+        "; ".join(m for _, m in brief.readings if m.startswith(("send", "offer valid", "occasion"))) or "now"
+    )
     return {
         "audience": {"text": brief.describe(), "filter": brief.audience_filter()},
         "offer": offer,
         "channels": list(brief.channels),
         "timing": {
-            "send_at": _iso(brief.send_at), "send_by": brief.send_by,
-            "offer_valid_until": _iso(brief.offer_valid_until), "occasion": brief.occasion,
-            "occasion_date": _iso(brief.occasion_date), "text": timing_text[:300],
+            "send_at": _iso(brief.send_at),
+            "send_by": brief.send_by,
+            "offer_valid_until": _iso(brief.offer_valid_until),
+            "occasion": brief.occasion,
+            "occasion_date": _iso(brief.occasion_date),
+            "text": timing_text[:300],
         },
-        "budget": {"amount": brief.budget.amount, "currency": brief.budget.currency} if brief.budget else None,
+        "budget": {"amount": brief.budget.amount, "currency": brief.budget.currency}
+        if brief.budget
+        else None,
         "readings": [{"words": w[:200], "meaning": m[:300]} for w, m in brief.readings],
         "unused_words": list(brief.unused),
         "warnings": [],
@@ -98,11 +181,17 @@ def plan(objective: str, terms: CdpTerms | None, agents: set[str]) -> dict[str, 
     brief = read(objective, terms=terms, now=clock.now())
     pct = brief.discount_pct
     if brief.question is None and brief.refusal is None and pct is not None and pct > MAX_PLAN_DISCOUNT:
-        brief.question = f"A {pct:g}% discount is more than the {MAX_PLAN_DISCOUNT}% a campaign may offer: what discount?"
+        brief.question = (
+            f"A {pct:g}% discount is more than the {MAX_PLAN_DISCOUNT}% a campaign may offer: what discount?"
+        )
     if brief.refusal:
         return {"refusal": brief.refusal, "tasks": []}
     if brief.question:
-        return {"question": brief.question, "tasks": [], "interpretation": interpretation(brief) if brief.readings else None}
+        return {
+            "question": brief.question,
+            "tasks": [],
+            "interpretation": interpretation(brief) if brief.readings else None,
+        }
     o = brief.offer or {}
     campaign = {
         "goal": brief.goal,

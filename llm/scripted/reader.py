@@ -27,8 +27,42 @@ SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
 LEXICON: dict[str, Any] = tomllib.loads((Path(__file__).with_name("lexicon.toml")).read_text("utf-8"))
 FILLERS = frozenset(LEXICON["filler"]["words"].split())
 #: Cue words that may stay unused without changing what the objective means.
-IGNORABLE_CUES = frozenset("list by on for of to only open close from tier this noise dash".split())
-FOREIGN = frozenset(["der", "die", "das", "und", "für", "eine", "einen", "mit", "zur", "le", "la", "les", "et", "pour", "avec", "des", "el", "los", "las", "para", "con", "una", "il", "per", "di", "het", "een", "voor", "met"])
+IGNORABLE_CUES = frozenset(
+    ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
+)
+FOREIGN = frozenset(
+    [
+        "der",
+        "die",
+        "das",
+        "und",
+        "für",
+        "eine",
+        "einen",
+        "mit",
+        "zur",
+        "le",
+        "la",
+        "les",
+        "et",
+        "pour",
+        "avec",
+        "des",
+        "el",
+        "los",
+        "las",
+        "para",
+        "con",
+        "una",
+        "il",
+        "per",
+        "di",
+        "het",
+        "een",
+        "voor",
+        "met",
+    ]
+)
 _HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])|(?<=[A-Za-z])-(?=[0-9])")
 _TOKEN = re.compile(
     r"i\.e\.|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}\b|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:k|st|nd|rd|th)?\b|[^\W\d_]+(?:'[^\W\d_]+)?|[$€£¥%+\-()=:,&]|\S"
@@ -104,7 +138,12 @@ def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
         word, start = raw[i]
         for n in range(min(6, len(raw) - i), 0, -1):
             hit = table.get(tuple(low[i : i + n]))
-            if hit and not (n == 1 and hit[0] == "country" and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL and word.islower()):
+            if hit and not (
+                n == 1
+                and hit[0] == "country"
+                and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
+                and word.islower()
+            ):
                 break
         else:
             hit, n = None, 1
@@ -144,7 +183,7 @@ def _date(text: str, now: datetime | None) -> date | None:
 
 def _element(text: str) -> tuple[list[tuple[str | None, Any, str | None]], str]:
     quant = text[-1] if text[-1] in "?+" else ""
-    alts = []
+    alts: list[tuple[str | None, Any, str | None]] = []
     for alt in text.rstrip("?+").split("|"):
         if alt.startswith("'"):
             alts.append((None, None, alt.strip("'")))
@@ -156,7 +195,11 @@ def _element(text: str) -> tuple[list[tuple[str | None, Any, str | None]], str]:
 
 def _fits(tok: Tok, alts: list[tuple[str | None, Any, str | None]]) -> bool:
     for cls, val, lit in alts:
-        if lit is not None and [w.lower() for w in tok.words] == [lit] and (tok.cls == "FILL" or not tok.cls.isupper()):
+        if (
+            lit is not None
+            and [w.lower() for w in tok.words] == [lit]
+            and (tok.cls == "FILL" or not tok.cls.isupper())
+        ):
             return True
         if cls == tok.cls and (val is None or str(tok.val) == val):
             return True
@@ -257,7 +300,11 @@ class Brief:
     @property
     def discount_pct(self) -> float | None:
         o = self.offer or {}
-        return o.get("value") if o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent" else None
+        return (
+            o.get("value")
+            if o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent"
+            else None
+        )
 
     def audience_filter(self) -> dict[str, Any]:
         if not self.conditions:
@@ -295,7 +342,9 @@ def _occasion_date(name: str, today: date) -> date | None:
     }
     if name not in rules:
         return None
-    return min((rules[name](y) for y in (today.year - 1, today.year, today.year + 1)), key=lambda d: abs(d - today))
+    return min(
+        (rules[name](y) for y in (today.year - 1, today.year, today.year + 1)), key=lambda d: abs(d - today)
+    )
 
 
 def _at_send_hour(day: date, now: datetime) -> datetime:
@@ -306,9 +355,13 @@ def _meaning(t: Tok) -> str:
     v = t.val
     return {
         "COND": lambda: describe_filter(v),
-        "CHAN": lambda: (f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}")
-        + (" only" if v["only"] else ""),
-        "OFFER": lambda: f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else ""),
+        "CHAN": lambda: (
+            (f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}")
+            + (" only" if v["only"] else "")
+        ),
+        "OFFER": lambda: (
+            f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else "")
+        ),
         "BUDGET": lambda: f"budget {v['amount']:g} {v['currency'] or ''}".strip(),
         "GOAL": lambda: f"goal {v}",
         "OCC": lambda: f"occasion {v}",
@@ -345,7 +398,9 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
     toks = tokenize(text, known, now)
     refusal = next((t for t in toks if t.cls == "refusal"), None)
     if refusal is not None:
-        what = {"consent": "customers' consent", "spam": "consent and frequency caps"}.get(refusal.val, f"the {refusal.val}")
+        what = {"consent": "customers' consent", "spam": "consent and frequency caps"}.get(
+            refusal.val, f"the {refusal.val}"
+        )
         return Brief(
             objective=text,
             refusal=f"I won't plan this: '{' '.join(refusal.words)}' asks to get around {what}. Every send "
@@ -353,7 +408,10 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
         )
     words = [t for t in toks if t.cls in ("WORD", "FILL")]
     unknown = [t for t in toks if t.cls == "WORD"]
-    foreign = any(not w.isascii() for t in unknown for w in t.words) or sum(t.words[0].lower() in FOREIGN for t in words) >= 2
+    foreign = (
+        any(not w.isascii() for t in unknown for w in t.words)
+        or sum(t.words[0].lower() in FOREIGN for t in words) >= 2
+    )
     if foreign and len(unknown) * 2 >= len(words):
         return Brief(
             objective=text,
@@ -375,9 +433,11 @@ def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
         near = [f"{said} off"] if t.cls == "PCT" else near
         parts.append(f"'{said}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
     shown = brief.objective if len(brief.objective) <= 300 else brief.objective[:299] + "…"
-    ask = f"I did not understand {', '.join(parts)} in \"{shown}\". Please rephrase those words"
+    ask = f'I did not understand {", ".join(parts)} in "{shown}". Please rephrase those words'
     if brief.goal is None:
-        ask += " and say the campaign's goal (win back, retain, welcome, re-engage, cross-sell, upsell, launch)"
+        ask += (
+            " and say the campaign's goal (win back, retain, welcome, re-engage, cross-sell, upsell, launch)"
+        )
     return ask + "."
 
 
@@ -393,10 +453,17 @@ def _leaves(node: dict[str, Any], negated: bool = False):
 
 def _absent(brief: Brief, known: Known) -> str | None:
     """A question when the audience names a country, city, tier, category or language the CDP lacks."""
-    have = {"country": known.countries, "city": known.cities, "tier": known.tiers,
-            "favorite_category": known.categories, "language": known.languages}
+    have = {
+        "country": known.countries,
+        "city": known.cities,
+        "tier": known.tiers,
+        "favorite_category": known.categories,
+        "language": known.languages,
+    }
     cats = [c for c in brief.categories if c not in known.categories]
-    for node in [n for c in brief.conditions for n in _leaves(c)] + [{"field": "favorite_category", "op": "eq", "value": c} for c in cats]:
+    for node in [n for c in brief.conditions for n in _leaves(c)] + [
+        {"field": "favorite_category", "op": "eq", "value": c} for c in cats
+    ]:
         values = have.get(node["field"])
         if values is None or node["op"] not in ("eq", "in"):
             continue
@@ -404,9 +471,16 @@ def _absent(brief: Brief, known: Known) -> str | None:
             if v not in values:
                 name = places.COUNTRY_DISPLAY.get(v, v) if node["field"] == "country" else v
                 listed = sorted(values, key=lambda k: -values[k])[:12]
-                shown = [places.COUNTRY_DISPLAY.get(k, k) if node["field"] == "country" else k for k in listed]
-                what = {"country": "customers in", "city": "customers in", "tier": "customers in the tier",
-                        "language": "customers speaking", "favorite_category": "the product category"}[node["field"]]
+                shown = [
+                    places.COUNTRY_DISPLAY.get(k, k) if node["field"] == "country" else k for k in listed
+                ]
+                what = {
+                    "country": "customers in",
+                    "city": "customers in",
+                    "tier": "customers in the tier",
+                    "language": "customers speaking",
+                    "favorite_category": "the product category",
+                }[node["field"]]
                 return f"The CDP has no {what} {name}; it has {what} {', '.join(shown) or 'nothing yet'}. Which did you mean?"
     return None
 
@@ -419,17 +493,23 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     goals: list[Tok] = []
     defined: list[dict[str, Any]] = []
     for t in toks:
-        if t.cls in ("FILL", "PUNCT") or (t.cls == "cue" and t.val in IGNORABLE_CUES) or (t.cls == "buyer" and t.val == "buyers"):
+        if (
+            t.cls in ("FILL", "PUNCT")
+            or (t.cls == "cue" and t.val in IGNORABLE_CUES)
+            or (t.cls == "buyer" and t.val == "buyers")
+        ):
             continue
         if t.cls == "subregion":
-            brief.question = (f"The CDP records countries and cities, not regions such as '{' '.join(t.words)}' "
-                              f"(part of {places.COUNTRY_DISPLAY.get(t.val, t.val)}): which country or cities?")
+            brief.question = (
+                f"The CDP records countries and cities, not regions such as '{' '.join(t.words)}' "
+                f"(part of {places.COUNTRY_DISPLAY.get(t.val, t.val)}): which country or cities?"
+            )
             return brief
         if t.cls.isupper() and t.cls not in ("WORD", "NUM", "PCT", "SPAN", "Q", "WITHIN", "DATE"):
             brief.readings.append((" ".join(t.words), _meaning(t)))
         if t.cls == "COND":
             brief.conditions.append(t.val)
-            defined.extend(t.info.get("defines", []))
+            defined.extend(d for d in t.info.get("defines", []) if d != t.val)
         elif t.cls == "CHAN":
             chans.append(t.val)
         elif t.cls == "OFFER":
@@ -459,8 +539,9 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
         first, rest = brief.objective[:second].rstrip(" ,;").removesuffix(" and"), brief.objective[second:]
-        brief.question = (f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; "
-                          "run them one at a time.")
+        brief.question = (
+            f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; run them one at a time."
+        )
         return brief
     if unused:
         brief.unused = [" ".join(t.words) for t in unused]
@@ -472,7 +553,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     brief.channels = [c for c in dict.fromkeys(on) if c not in brief.excluded_channels]
     if brief.excluded_channels and not on:  # "not by SMS": every other channel
         brief.channels = [c for c in ("email", "push", "sms") if c not in brief.excluded_channels]
-    if (only and set(on) - set(only[0])) or not brief.channels and (on or brief.excluded_channels):
+    if (only and set(on) - set(only[0])) or (not brief.channels and (on or brief.excluded_channels)):
         brief.question = f"The objective names {', '.join(dict.fromkeys(on))} and also rules channels out: which channel should be used?"
         return brief
     if offers:
@@ -481,7 +562,10 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         offer = dict(kinds[0] if kinds else amounts[0])
         if amounts and offer["value"] is None:
             offer.update(value=amounts[0]["value"], unit=amounts[0]["unit"])
-        offer["category"] = next((o["category"] for o in offers if o["category"]), None) or (brief.categories[:1] or [None])[0]
+        offer["category"] = (
+            next((o["category"] for o in offers if o["category"]), None)
+            or next(iter(brief.categories), None)
+        )
         brief.offer = offer
     segments = {n.get("segment") for c in brief.conditions for n in [c, *c.get("any", [])]}
     fields_used = {n["field"] for c in brief.conditions for n in _leaves(c)}
@@ -493,8 +577,10 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
             brief.conditions.append({"segment": "new"})
             brief.readings.append(("welcome", "no audience words: new customers"))
     if brief.goal is None and not (brief.conditions or brief.offer or brief.occasion):
-        brief.question = ("What should the campaign achieve? Say its goal (win back, retain, welcome, "
-                          "re-engage, cross-sell, upsell, launch) and for whom.")
+        brief.question = (
+            "What should the campaign achieve? Say its goal (win back, retain, welcome, "
+            "re-engage, cross-sell, upsell, launch) and for whom."
+        )
         return brief
     brief.question = _absent(brief, ctx.known)
     return brief

@@ -127,7 +127,9 @@ def _content(request: ScriptedRequest, task: dict[str, Any]) -> list[dict[str, A
         OfferKind.WELCOME.value: "Welcome aboard",
         OfferKind.WINBACK.value: "We miss you",
     }
-    opener = by_offer.get((brief.offer or {}).get("kind") or "") or hook.get(brief.goal or "", "A note for you")
+    opener = by_offer.get((brief.offer or {}).get("kind") or "") or hook.get(
+        brief.goal or "", "A note for you"
+    )
     occasion = f" this {brief.occasion}" if brief.occasion else ""
     variants = [
         {

@@ -25,8 +25,13 @@ class Tok:
     key: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
+
 INT_FIELDS = {"orders_count", "days_since_purchase", "days_since_signup", "days_since_complaint"}
-ACT_FIELD = {"purchase": "days_since_purchase", "signup": "days_since_signup", "complaint": "days_since_complaint"}
+ACT_FIELD = {
+    "purchase": "days_since_purchase",
+    "signup": "days_since_signup",
+    "complaint": "days_since_complaint",
+}
 AMT = "NUM|MONEY|PCT|SPAN"
 
 
@@ -49,7 +54,11 @@ def cond(field: str, q: dict[str, Any]) -> dict[str, Any]:
     if op in ("gte", "lte", "eq"):
         return {"field": field, "op": op, "value": value}
     if field in INT_FIELDS:
-        return {"field": field, "op": "gte" if op == "gt" else "lte", "value": int(value) + (1 if op == "gt" else -1)}
+        return {
+            "field": field,
+            "op": "gte" if op == "gt" else "lte",
+            "value": int(value) + (1 if op == "gt" else -1),
+        }
     bound = {"field": field, "op": "gte" if op == "gt" else "lte", "value": value}
     return {"all": [bound, {"not": {"field": field, "op": "eq", "value": value}}]}
 
@@ -164,11 +173,15 @@ def offer_amount(g, ctx):
     kind = next((t.val for grp in g for t in grp if t.cls == "offer"), "discount")
     cat = next((t.val for grp in g for t in grp if t.cls == "cat"), None)
     unit = amt.val["unit"]
-    return Tok("OFFER", {"kind": kind, "value": float(amt.val["v"]), "unit": unit, "category": cat and cat[0]}, [])
+    return Tok(
+        "OFFER", {"kind": kind, "value": float(amt.val["v"]), "unit": unit, "category": cat and cat[0]}, []
+    )
 
 
 def offer_points(g, ctx):
-    return Tok("OFFER", {"kind": "points", "value": float(g[0][0].val), "unit": "points", "category": None}, [])
+    return Tok(
+        "OFFER", {"kind": "points", "value": float(g[0][0].val), "unit": "points", "category": None}, []
+    )
 
 
 def offer_word(g, ctx):
@@ -283,7 +296,15 @@ def campaign_category(g, ctx):
 def channel(g, ctx):
     ch = next(t for grp in g for t in grp if t.cls == "channel")
     cues = {t.val for grp in g for t in grp if t.cls == "cue"}
-    return Tok("CHAN", {"on": [] if "neg" in cues else [ch.val], "off": [ch.val] if "neg" in cues else [], "only": "only" in cues}, [])
+    return Tok(
+        "CHAN",
+        {
+            "on": [] if "neg" in cues else [ch.val],
+            "off": [ch.val] if "neg" in cues else [],
+            "only": "only" in cues,
+        },
+        [],
+    )
 
 
 def chan_list(g, ctx):
@@ -327,7 +348,9 @@ def merge(g, ctx):
         items = (a.val.get("any") or [a.val]) + (b.val.get("any") or [b.val])
         return Tok("COND", {"any": items}, [], key=a.key, info=a.info)
     values = [*_values(a.val), *_values(b.val)]
-    return Tok("COND", {"field": a.val["field"], "op": "in", "value": list(dict.fromkeys(values))}, [], key=a.key)
+    return Tok(
+        "COND", {"field": a.val["field"], "op": "in", "value": list(dict.fromkeys(values))}, [], key=a.key
+    )
 
 
 def _values(node: dict[str, Any]) -> list[Any]:

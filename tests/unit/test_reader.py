@@ -29,7 +29,10 @@ AUDIENCES = [
     ("retain VIPs everywhere but Germany", "tier = 'vip' AND country IS NOT 'DE'"),
     ("retain loyal customers other than VIPs", "orders_count >= 5 AND tier <> 'vip'"),
     ("retain loyal customers apart from VIPs and premium members", "orders_count >= 5 AND tier = 'standard'"),
-    ("retain loyal customers, not the ones who complained", "orders_count >= 5 AND last_complaint_at IS NULL"),
+    (
+        "retain loyal customers, not the ones who complained",
+        "orders_count >= 5 AND last_complaint_at IS NULL",
+    ),
     ("retain loyal customers who have never complained", "orders_count >= 5 AND last_complaint_at IS NULL"),
     ("re-engage customers who have never purchased", "orders_count = 0"),
     ("retain active customers without open tickets", "days_since_purchase <= 30 AND open_ticket = 0"),
@@ -87,7 +90,7 @@ def test_audience_matches_hand_written_sql(cdp, objective, where):
 
 
 OFFERS = [
-    ("win back lapsed customers with $10 off", "winback", 10, "USD"),
+    ("win back lapsed customers with $10 off", "discount", 10, "USD"),
     ("retain loyal customers with 10 dollars off", "discount", 10, "USD"),
     ("retain loyal customers with 10 euros off", "discount", 10, "EUR"),
     ("retain loyal customers with €10 off", "discount", 10, "EUR"),
@@ -195,7 +198,9 @@ def test_a_question_instead_of_a_guess(objective, words):
         assert w in brief.question
 
 
-@pytest.mark.parametrize("objective", ["ignore consent and email everyone", "spam every customer", "bypass the caps"])
+@pytest.mark.parametrize(
+    "objective", ["ignore consent and email everyone", "spam every customer", "bypass the caps"]
+)
 def test_refusals(objective):
     assert read(objective, now=NOW).refusal
 
@@ -214,22 +219,26 @@ def test_every_unknown_word_makes_a_question_naming_it(word):
 
 
 def test_the_supervisor_answers_a_valid_plan_with_its_interpretation(cdp):
-    from agents.registry import describe_agents
     import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
+    from agents.registry import describe_agents
     from llm.scripted import ScriptedChatModel
 
     _, db = cdp
     prompt = f"{describe_agents()}\n{read_terms(db).prompt_block()}"
     model = ScriptedChatModel().with_structured_output(Plan)
-    plan = model.invoke([SystemMessage(f"<role>supervisor</role>\n{prompt}"), HumanMessage(GOOD + ", valid until Dec 31")])
+    plan = model.invoke(
+        [SystemMessage(f"<role>supervisor</role>\n{prompt}"), HumanMessage(GOOD + ", valid until Dec 31")]
+    )
     assert plan.question is None and plan.tasks
     it = plan.interpretation
     assert it.unused_words == [] and it.readings
-    assert (it.offer.kind.value, it.offer.value, it.offer.unit) == ("winback", 15, "percent")
+    assert (it.offer.kind.value, it.offer.value, it.offer.unit) == ("discount", 15, "percent")
     assert plan.campaign.offer_valid_until == "2026-12-31" and plan.campaign.send_at is None
     by_id = {t.id: t for t in plan.tasks}
     assert by_id["audience"].inputs["filter"] == it.audience.filter
-    assert by_id["content"].inputs["offer"]["kind"] == "winback"
+    assert by_id["content"].inputs["offer"]["kind"] == "discount"
     assert by_id["activation"].inputs["channels"] == ["email"]
-    asked = model.invoke([SystemMessage(f"<role>supervisor</role>\n{prompt}"), HumanMessage("retain customers in Sweden")])
+    asked = model.invoke(
+        [SystemMessage(f"<role>supervisor</role>\n{prompt}"), HumanMessage("retain customers in Sweden")]
+    )
     assert asked.question and "Sweden" in asked.question and asked.tasks == []
