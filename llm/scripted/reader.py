@@ -24,8 +24,18 @@ from llm.scripted.rules import STAGES, Tok
 
 MAX_OBJECTIVE_CHARS = 2_000
 SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
-LEXICON: dict[str, Any] = tomllib.loads((Path(__file__).with_name("lexicon.toml")).read_text("utf-8"))
-FILLERS = frozenset(LEXICON["filler"]["words"].split())
+_RAW = tomllib.loads(Path(__file__).with_name("lexicon.toml").read_text("utf-8"))
+FILLERS = frozenset(_RAW.pop("filler")["words"].split())
+#: class -> phrase -> meaning (a number where the meaning is digits).
+LEXICON: dict[str, dict[str, Any]] = {
+    cls: {
+        " ".join(p.split()): int(v) if v.isdigit() else v
+        for v, ps in t.items()
+        for p in ps.split("|")
+        if p.strip()
+    }
+    for cls, t in _RAW.items()
+}
 #: Cue words that may stay unused without changing what the objective means.
 IGNORABLE_CUES = frozenset(
     ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
@@ -121,7 +131,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     cats |= {w: c for w, c in (CATEGORY_SYNONYMS | LEXICON["category_word"]).items()}
     table.update({_key(w): ("cat", [c]) for w, c in cats.items()})
     for cls, entries in LEXICON.items():
-        if cls not in ("filler", "category_word"):
+        if cls != "category_word":
             table.update({_key(p): (cls, v) for p, v in entries.items()})
     table.update({(w,): ("FILL", w) for w in FILLERS if (w,) not in table})
     return table
@@ -562,9 +572,8 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         offer = dict(kinds[0] if kinds else amounts[0])
         if amounts and offer["value"] is None:
             offer.update(value=amounts[0]["value"], unit=amounts[0]["unit"])
-        offer["category"] = (
-            next((o["category"] for o in offers if o["category"]), None)
-            or next(iter(brief.categories), None)
+        offer["category"] = next((o["category"] for o in offers if o["category"]), None) or next(
+            iter(brief.categories), None
         )
         brief.offer = offer
     segments = {n.get("segment") for c in brief.conditions for n in [c, *c.get("any", [])]}
