@@ -24,122 +24,73 @@ def _iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "hour") else value.isoformat()
 
 
-def _task(
-    tid: str, agent: str, goal: str, deps: list[str], acceptance: list[str], inputs: dict[str, Any]
-) -> dict[str, Any]:
+#: (id, agent, goal, depends on, acceptance): the task DAG, audience first. `{...}` is filled from the brief.
+TASKS: list[tuple[str, str, str, str, str]] = [
+    ("audience", "audience", "Build and save the audience: {audience}", "", "segment saved; size checked"),
+    ("baseline", "analytics", "Baseline KPIs of the segment and the holdout for measurement", "audience",
+     "baseline figures"),
+    ("budget", "budget", "Forecast cost against the budget of {budget} and propose the largest affordable "
+     "audience", "audience", "forecast"),
+    ("growth", "growth", "Size a wider audience that serves the growth goal and propose it", "audience", "proposal"),
+    ("service", "service", "Check tickets and complaints in the audience and pause whoever needs it", "audience",
+     "service check done"),
+    ("content", "content", "Write message variants per language and category", "audience", "variants saved"),
+    ("compliance", "compliance", "Review the variants against claim and language rules", "content",
+     "content reviewed"),
+    ("activation", "activation", "Pick channels and timing per customer and stage the sends",
+     "content compliance service budget growth", "sends staged"),
+    ("results", "analytics", "Summarise what was scheduled, held out and suppressed", "activation", "results read"),
+]  # fmt: skip
+
+
+def task_inputs(brief: Brief) -> dict[str, dict[str, Any]]:
+    """The typed inputs each task acts on; specialists never read the objective's words."""
+    audience = brief.audience_filter()
+    offer = brief.offer and {k: brief.offer[k] for k in ("kind", "value", "unit", "category")}
+    budget = brief.budget
     return {
-        "id": tid,
-        "agent": agent,
-        "goal": goal,
-        "depends_on": deps,
-        "acceptance": acceptance,
-        "inputs": inputs,
+        "audience": {"filter": audience, "description": brief.describe()},
+        "budget": {
+            "budget": budget.amount if budget else None,
+            "currency": budget.currency if budget else None,
+            "channels": list(brief.channels),
+            "discount_pct": brief.discount_pct,
+        },
+        "growth": {"filter": audience},
+        "content": {
+            "goal": brief.goal,
+            "occasion": brief.occasion,
+            "offer": offer,
+            "offer_valid_until": _iso(brief.offer_valid_until),
+            "categories": list(brief.categories),
+        },
+        "activation": {
+            "channels": list(brief.channels),
+            "excluded_channels": list(brief.excluded_channels),
+            "send_at": _iso(brief.send_at),
+        },
     }
 
 
 def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
-    """The task DAG: audience first, then analytics, budget/growth, service, content, review, sends."""
-    audience = brief.audience_filter()
-    offer = brief.offer and {k: brief.offer[k] for k in ("kind", "value", "unit", "category")}
-    candidates = [
-        _task(
-            "audience",
-            "audience",
-            f"Build and save the audience: {brief.describe()}",
-            [],
-            ["segment saved", "size checked"],
-            {"filter": audience, "description": brief.describe()},
-        ),
-        _task(
-            "baseline",
-            "analytics",
-            "Baseline KPIs of the segment and the holdout for measurement",
-            ["audience"],
-            ["baseline figures"],
-            {},
-        ),
+    """The tasks the registered agents can do; budget (and growth, with a growth aim) only with a budget."""
+    skip = set() if brief.budget else {"budget", "growth"}
+    if not brief.growth:
+        skip.add("growth")
+    inputs = task_inputs(brief)
+    money = f"{brief.budget.amount:g} {brief.budget.currency or ''}".rstrip() if brief.budget else ""
+    tasks = [
+        {
+            "id": tid,
+            "agent": agent,
+            "goal": goal.format(audience=brief.describe(), budget=money),
+            "depends_on": deps.split(),
+            "acceptance": acceptance.split("; "),
+            "inputs": inputs.get(tid, {}),
+        }
+        for tid, agent, goal, deps, acceptance in TASKS
+        if agent in agents and tid not in skip
     ]
-    if brief.budget is not None:
-        candidates.append(
-            _task(
-                "budget",
-                "budget",
-                f"Forecast cost against the budget of {brief.budget.amount:g} {brief.budget.currency or ''}".rstrip()
-                + " and propose the largest affordable audience",
-                ["audience"],
-                ["forecast"],
-                {
-                    "budget": brief.budget.amount,
-                    "currency": brief.budget.currency,
-                    "channels": list(brief.channels),
-                    "discount_pct": brief.discount_pct,
-                },
-            )
-        )
-        if brief.growth:
-            candidates.append(
-                _task(
-                    "growth",
-                    "growth",
-                    "Size a wider audience that serves the growth goal and propose it",
-                    ["audience"],
-                    ["proposal"],
-                    {"filter": audience},
-                )
-            )
-    candidates += [
-        _task(
-            "service",
-            "service",
-            "Check tickets and complaints in the audience and pause whoever needs it",
-            ["audience"],
-            ["service check done"],
-            {},
-        ),
-        _task(
-            "content",
-            "content",
-            "Write message variants per language and category",
-            ["audience"],
-            ["variants saved"],
-            {
-                "goal": brief.goal,
-                "occasion": brief.occasion,
-                "offer": offer,
-                "offer_valid_until": _iso(brief.offer_valid_until),
-                "categories": list(brief.categories),
-            },
-        ),
-        _task(
-            "compliance",
-            "compliance",
-            "Review the variants against claim and language rules",
-            ["content"],
-            ["content reviewed"],
-            {},
-        ),
-        _task(
-            "activation",
-            "activation",
-            "Pick channels and timing per customer and stage the sends",
-            ["content", "compliance", "service", "budget", "growth"],
-            ["sends staged"],
-            {
-                "channels": list(brief.channels),
-                "excluded_channels": list(brief.excluded_channels),
-                "send_at": _iso(brief.send_at),
-            },
-        ),
-        _task(
-            "results",
-            "analytics",
-            "Summarise what was scheduled, held out and suppressed",
-            ["activation"],
-            ["results read"],
-            {},
-        ),
-    ]
-    tasks = [t for t in candidates if t["agent"] in agents]
     ids = {t["id"] for t in tasks}
     for t in tasks:
         t["depends_on"] = [d for d in t["depends_on"] if d in ids]

@@ -40,39 +40,7 @@ LEXICON: dict[str, dict[str, Any]] = {
 IGNORABLE_CUES = frozenset(
     ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
 )
-FOREIGN = frozenset(
-    [
-        "der",
-        "die",
-        "das",
-        "und",
-        "für",
-        "eine",
-        "einen",
-        "mit",
-        "zur",
-        "le",
-        "la",
-        "les",
-        "et",
-        "pour",
-        "avec",
-        "des",
-        "el",
-        "los",
-        "las",
-        "para",
-        "con",
-        "una",
-        "il",
-        "per",
-        "di",
-        "het",
-        "een",
-        "voor",
-        "met",
-    ]
-)
+FOREIGN = frozenset(LEXICON.pop("foreign"))  # function words of other languages
 _HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])|(?<=[A-Za-z])-(?=[0-9])")
 _TOKEN = re.compile(
     r"i\.e\.|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}\b|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:k|st|nd|rd|th)?\b|[^\W\d_]+(?:'[^\W\d_]+)?|[$€£¥%+\-()=:,&]|\S"
@@ -131,7 +99,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     cats |= {w: c for w, c in (CATEGORY_SYNONYMS | LEXICON["category_word"]).items()}
     table.update({_key(w): ("cat", [c]) for w, c in cats.items()})
     for cls, entries in LEXICON.items():
-        if cls != "category_word":
+        if cls not in ("category_word", "occasion_date"):
             table.update({_key(p): (cls, v) for p, v in entries.items()})
     table.update({(w,): ("FILL", w) for w in FILLERS if (w,) not in table})
     return table
@@ -326,35 +294,22 @@ class Brief:
 
 
 def _occasion_date(name: str, today: date) -> date | None:
-    """The occurrence of an occasion nearest to today (so one just passed is in the past)."""
+    """The occurrence of an occasion nearest to today (so one just passed is in the past).
 
-    def nth(year: int, month: int, weekday: int, n: int) -> date:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-    def easter(y: int) -> date:
-        a, b, c = y % 19, y // 100, y % 100
-        h = (19 * a + b - b // 4 - (b - (b + 8) // 25 + 1) // 3 + 15) % 30
-        k = (32 + 2 * (b % 4) + 2 * (c // 4) - h - c % 4) % 7
-        m = (a + 11 * h + 22 * k) // 451
-        return date(y, (h + k - 7 * m + 114) // 31, (h + k - 7 * m + 114) % 31 + 1)
-
-    rules: dict[str, Any] = {
-        "christmas": lambda y: date(y, 12, 25),
-        "valentine's day": lambda y: date(y, 2, 14),
-        "halloween": lambda y: date(y, 10, 31),
-        "new year": lambda y: date(y, 1, 1),
-        "black friday": lambda y: nth(y, 11, 3, 4) + timedelta(days=1),
-        "cyber monday": lambda y: nth(y, 11, 3, 4) + timedelta(days=4),
-        "mother's day": lambda y: nth(y, 5, 6, 2),
-        "father's day": lambda y: nth(y, 6, 6, 3),
-        "easter": easter,
-    }
-    if name not in rules:
+    `[occasion_date]` in the lexicon: "MM-DD", or "MM-N-W+D" (the Nth weekday W of month MM, plus D days).
+    """
+    rule = LEXICON["occasion_date"].get(name)
+    if rule is None:
         return None
-    return min(
-        (rules[name](y) for y in (today.year - 1, today.year, today.year + 1)), key=lambda d: abs(d - today)
-    )
+    month, *rest = (int(x) for x in re.split(r"[-+]", rule))
+
+    def on(year: int) -> date:
+        if len(rest) == 1:
+            return date(year, month, rest[0])
+        first = date(year, month, 1)
+        return first + timedelta(days=(rest[1] - first.weekday()) % 7 + 7 * (rest[0] - 1) + rest[2])
+
+    return min((on(y) for y in (today.year - 1, today.year, today.year + 1)), key=lambda d: abs(d - today))
 
 
 def _at_send_hour(day: date, now: datetime) -> datetime:
