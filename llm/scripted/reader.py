@@ -100,7 +100,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     table.update({_key(w): ("cat", [c]) for w, c in cats.items()})
     for cls, entries in LEXICON.items():
         if cls not in ("category_word", "occasion_date"):
-            table.update({_key(p): (cls, v) for p, v in entries.items()})
+            table.update({_key(p): ("FILL", p) if v == "noise" else (cls, v) for p, v in entries.items()})
     table.update({(w,): ("FILL", w) for w in FILLERS if (w,) not in table})
     return table
 
@@ -191,7 +191,7 @@ def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]]
         group: list[Tok] = []
         while True:
             at = j
-            while k and at < len(toks) and toks[at].cls == "FILL" and not _fits(toks[at], alts):
+            while k and at < len(toks) and toks[at].cls in ("FILL", "PUNCT") and not _fits(toks[at], alts):
                 at += 1
             if at < len(toks) and _fits(toks[at], alts):
                 group.append(toks[at])
@@ -503,7 +503,10 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     brief.goal = distinct[0] if distinct else None
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
-        first, rest = brief.objective[:second].rstrip(" ,;").removesuffix(" and"), brief.objective[second:]
+        first, rest = (
+            brief.objective[:second].rstrip(" ,;").removesuffix(" then").removesuffix(" and").rstrip(" ,;"),
+            brief.objective[second:],
+        )
         brief.question = (
             f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; run them one at a time."
         )
