@@ -501,6 +501,10 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     brief.conditions = [c for c in brief.conditions if c not in defined]
     distinct = list(dict.fromkeys(g.val for g in goals if g.val != "launch" or len(goals) == 1))
     brief.goal = distinct[0] if distinct else None
+    if brief.goal not in (None, "launch"):  # "launch a retention campaign": launch is the verb
+        brief.readings = [
+            (w, f"starts the {brief.goal} campaign" if m == "goal launch" else m) for w, m in brief.readings
+        ]
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
         first, rest = (
