@@ -125,6 +125,9 @@ def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
                 break
         else:
             hit, n = None, 1
+        plural = table.get((low[i][:-1],)) if low[i].endswith("s") else None
+        if hit is None and plural and plural[0] in ("nation", "cat", "tier", "channel", "segment"):
+            hit = plural  # "Germans", "toys", "VIPs"
         if low[i] in ("a", "an") and i + 1 < len(raw) and table.get((low[i + 1],), ("",))[0] == "unit":
             hit, n = ("NUM", 1), 1
         if word.isupper() and word in places.COUNTRY_CODES_UPPER:

@@ -331,6 +331,11 @@ def dated(cls):
     return make
 
 
+def valid_for(g, ctx):
+    """'valid for 7 days': the offer's last day, counted from today."""
+    return Tok("VALID", {"date": ctx.today + timedelta(days=g[1][0].val["v"]), "by": False}, [])
+
+
 def define(g, ctx):
     """'big spenders (customers who spent over 500)': the user's definition replaces the word's."""
     word, parts = g[0][0], g[3]
@@ -443,6 +448,7 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("growth", keep("GROWTH")),
         ("occasion", keep("OCC")),
         ("cue:valid cue:on? DATE", dated("VALID")),
+        ("cue:valid SPAN", valid_for),
         ("cue:by DATE", dated("SEND")),
         ("cue:send|cue:on|cue:next? cue:on|cue:for? DATE", dated("SEND")),
         ("cue:today", keep("NOW")),
