@@ -392,12 +392,15 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
 
 
 def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
-    vocab = {w for key in _phrases(known) for w in key if w.isalpha()}
-    vocab |= {c.lower() for c in known.cities} | set(known.categories) | set(known.tiers)
+    """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
+    vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
+    vocab |= {n: n.title() for code, (names, _) in places.COUNTRIES.items() for n in names}
+    vocab |= {c.lower(): c for c in known.cities} | {c: c for c in [*known.categories, *known.tiers]}
     parts = []
     for t in unused:
         said = " ".join(t.words)
         near = difflib.get_close_matches(said.lower(), vocab, n=1, cutoff=0.8) if t.cls == "WORD" else []
+        near = [vocab[n] for n in near if n != said.lower()]
         near = [f"{said} off"] if t.cls == "PCT" else near
         parts.append(f"'{said}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
     shown = brief.objective if len(brief.objective) <= 300 else brief.objective[:299] + "…"
@@ -511,7 +514,12 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
         first, rest = (
-            brief.objective[:second].rstrip(" ,;").removesuffix(" then").removesuffix(" and").rstrip(" ,;"),
+            brief.objective[:second]
+            .rstrip(" ,;")
+            .removesuffix(" then")
+            .removesuffix(" also")
+            .removesuffix(" and")
+            .rstrip(" ,;"),
             brief.objective[second:],
         )
         brief.question = (
