@@ -339,10 +339,13 @@ def valid_for(g, ctx):
 def define(g, ctx):
     """'big spenders (customers who spent over 500)': the user's definition replaces the word's."""
     word, parts = g[0][0], g[3]
-    if word.info.get("src") not in ("segment", "tier"):
+    if word.cls != "WORD" and word.info.get("src") not in ("segment", "tier"):
         return None
     node = parts[0].val if len(parts) == 1 else {"all": [p.val for p in parts]}
-    return Tok("COND", node, [], key=parts[0].key, info={"src": "definition", "defines": [word.val]})
+    defines = (
+        [word.val] if word.cls == "COND" else []
+    )  # a word of the marketer's own ("whales") defines itself
+    return Tok("COND", node, [], key=parts[0].key, info={"src": "definition", "defines": defines})
 
 
 def merge(g, ctx):
@@ -363,7 +366,7 @@ def _values(node: dict[str, Any]) -> list[Any]:
 
 
 def negate(g, ctx):
-    parts = g[1]
+    parts = g[-1]
     node = parts[0].val if len(parts) == 1 else {"all": [p.val for p in parts]}
     if node.get("op") == "is_null":
         out = {**node, "value": not node["value"]}
@@ -378,6 +381,7 @@ def negate(g, ctx):
 
 STAGES: list[list[tuple[str, Any]]] = [
     [  # amounts and dates
+        ("cue:neg cue:neg", lambda g, ctx: Tok("cue", "neg", [])),  # "but exclude", "but not"
         ("currency NUM", money),
         ("NUM currency", money),
         ("NUM cue:pct", pct),
@@ -403,6 +407,7 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("cue:budget cue:of? MONEY|NUM", budget),
         ("MONEY|NUM cue:budget", budget),
         ("measure:lifetime_value Q cue:this", budget),
+        ("MONEY cue:to measure:lifetime_value", budget),
         ("measure:lifetime_value Q|MONEY", spend_budget),
         ("PCT|MONEY cue:off|cue:discount cue:on? cat?", offer_amount),
         ("PCT|MONEY offer cue:off|cue:discount? cue:on? cat?", offer_amount),
@@ -453,7 +458,7 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("cue:send|cue:on|cue:next? cue:on|cue:for? DATE", dated("SEND")),
         ("cue:today", keep("NOW")),
     ],
-    [("COND cue:list? cue:def|cue:open COND+ cue:close?", define)],  # definitions
+    [("COND|WORD cue:list? cue:def|cue:open COND+ cue:close?", define)],  # definitions
     [("COND cue:list COND", merge), ("CHAN cue:list CHAN", chan_list)],  # lists
-    [("cue:non COND", negate), ("cue:neg COND+", negate)],  # negation
+    [("cue:non COND", negate), ("cue:neg cue:from? COND+", negate)],  # negation
 ]
