@@ -334,6 +334,7 @@ def _meaning(t: Tok) -> str:
         "GOAL": lambda: f"goal {v}",
         "OCC": lambda: f"occasion {v}",
         "VALID": lambda: f"offer valid until {v['date']}",
+        "WINDOW": lambda: f"send on {v['from']}; offer valid until {v['to']}",
         "SEND": lambda: f"send {'by' if v['by'] else 'on'} {v['date']}",
         "NOW": lambda: "send now",
         "CATEGORY": lambda: f"the campaign is about {', '.join(v) or 'these products'}",
@@ -492,6 +493,8 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
             goals.append(t)
         elif t.cls == "OCC":
             brief.occasion, brief.occasion_date = t.val, _occasion_date(t.val, ctx.today)
+        elif t.cls == "WINDOW":
+            brief.send_at, brief.offer_valid_until = _at_send_hour(t.val["from"], ctx.now), t.val["to"]
         elif t.cls == "VALID":
             brief.offer_valid_until = t.val["date"]
         elif t.cls == "SEND":

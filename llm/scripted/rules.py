@@ -209,7 +209,7 @@ def measure(g, ctx):
 def not_within(g, ctx):
     """'haven't purchased in 60 days', 'no purchase for 30-60 days': the last one is that long ago."""
     act, amt = g[1][0], g[-1][0]
-    if act.val != "purchase":
+    if act.val not in ("purchase", "orders_count"):
         return None
     qv = amt.val if amt.cls == "Q" else {**amt.val, "op": "gte"}
     if qv["op"] in ("lt", "lte"):
@@ -237,7 +237,7 @@ def inactive_for(g, ctx):
 
 
 def never_bought(g, ctx):
-    if g[1][0].val != "purchase":
+    if g[1][0].val not in ("purchase", "orders_count"):
         return None
     return C(g[1][0], {"field": "orders_count", "op": "eq", "value": 0}, "orders_count")
 
@@ -331,6 +331,11 @@ def dated(cls):
     return make
 
 
+def window(g, ctx):
+    """'10% off from December 1 to December 10': sent on the first day, valid until the last."""
+    return Tok("WINDOW", {"from": g[1][0].val, "to": g[3][0].val}, [])
+
+
 def valid_for(g, ctx):
     """'valid for 7 days': the offer's last day, counted from today."""
     return Tok("VALID", {"date": ctx.today + timedelta(days=g[1][0].val["v"]), "by": False}, [])
@@ -419,7 +424,8 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("measure cue:of? Q|NUM|MONEY|PCT", measure),
         ("Q|MONEY measure", measure),
         ("NUM measure:orders_count", measure),
-        ("cue:neg act 'in'|cue:for|cue:within? SPAN|Q|WITHIN", not_within),
+        ("cue:neg act|measure:orders_count 'in'|cue:for|cue:within? SPAN|Q|WITHIN", not_within),
+        ("cue:neg measure:orders_count", never_bought),
         ("act WITHIN", act_within),
         ("act 'in' WITHIN", act_within),
         ("act Q|SPAN cue:ago", act_ago),
@@ -452,6 +458,7 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("goal", keep("GOAL")),
         ("growth", keep("GROWTH")),
         ("occasion", keep("OCC")),
+        ("cue:from DATE cue:to|cue:valid DATE", window),
         ("cue:valid cue:on? DATE", dated("VALID")),
         ("cue:valid SPAN", valid_for),
         ("cue:by DATE", dated("SEND")),

@@ -37,6 +37,17 @@ AUDIENCES = [
     ("re-engage customers who have never purchased", "orders_count = 0"),
     ("retain active customers without open tickets", "days_since_purchase <= 30 AND open_ticket = 0"),
     ("cross-sell books to active customers excluding lapsed ones", "days_since_purchase <= 30"),
+    ("email all customers but VIPs", "tier <> 'vip'"),
+    (
+        "win back lapsed customers but exclude those in Canada and Japan",
+        f"{LAPSED} AND country NOT IN ('CA', 'JP')",
+    ),
+    (
+        "email premium and VIP customers but not VIPs in Japan",
+        "tier IN ('premium', 'vip') AND NOT (tier = 'vip' AND country = 'JP')",
+    ),
+    ("re-engage at-risk shoppers who are not from the UK", "churn_risk >= 0.7 AND country <> 'GB'"),
+    ("win back customers with no orders in the past 3 months", "days_since_purchase >= 90"),
     # ranges, inclusive both ends
     ("retain customers with churn risk between 40% and 60%", "churn_risk BETWEEN 0.4 AND 0.6"),
     ("retain customers with churn risk between 0.4 and 0.6", "churn_risk BETWEEN 0.4 AND 0.6"),
@@ -58,6 +69,8 @@ AUDIENCES = [
     ("win back lapsed = no purchase in 60 days", "days_since_purchase >= 60"),
     ("retain at-risk (churn risk above 0.5) customers", "churn_risk > 0.5"),
     ("retain VIPs, meaning tier vip, by email", "tier = 'vip'"),
+    ("target whales (customers with lifetime value over 5000) with early access", "lifetime_value > 5000"),
+    ("re-engage new customers, where new means signed up in the last 7 days", "days_since_signup <= 7"),
     # tiers however written
     ("upsell standard-tier customers to premium", "tier = 'standard'"),
     ("upsell standard tier customers", "tier = 'standard'"),
@@ -141,6 +154,8 @@ def test_budgets_are_not_offers(objective, amount, currency):
         ("retain loyal customers on December 1 with 20% off through December 24", "2026-12-01", "2026-12-24"),
         ("retain loyal customers next Monday", "2026-11-30", None),
         ("send on December 3 to loyal customers", "2026-12-03", None),
+        ("retain loyal customers with 10% off from December 1 to December 10", "2026-12-01", "2026-12-10"),
+        ("retain loyal customers with 10% off valid for 7 days", None, "2026-12-01"),
     ],
 )
 def test_offer_validity_is_never_the_send_time(objective, send, valid):
