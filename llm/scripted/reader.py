@@ -398,12 +398,15 @@ def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
     vocab |= {n: n.title() for code, (names, _) in places.COUNTRIES.items() for n in names}
     vocab |= {c.lower(): c for c in known.cities} | {c: c for c in [*known.categories, *known.tiers]}
     parts = []
-    for t in unused:
+    distinct = list({" ".join(t.words): t for t in unused}.values())
+    for t in distinct[:8]:
         said = " ".join(t.words)
         near = difflib.get_close_matches(said.lower(), vocab, n=1, cutoff=0.8) if t.cls == "WORD" else []
         near = [vocab[n] for n in near if n != said.lower()]
         near = [f"{said} off"] if t.cls == "PCT" else near
         parts.append(f"'{said}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+    if len(distinct) > 8:
+        parts.append(f"{len(distinct) - 8} more")
     shown = brief.objective if len(brief.objective) <= 300 else brief.objective[:299] + "…"
     ask = f'I did not understand {", ".join(parts)} in "{shown}". Please rephrase those words'
     if brief.goal is None:
