@@ -169,7 +169,7 @@ def run_ours(
 def _plan_for(objective: str) -> dict[str, Any]:
     """The plan our scripted supervisor would make (the harness gives the reference its order for free)."""
     from agents.registry import describe_agents
-    from llm.scripted.roles import supervisor
+    from llm.scripted.planner import supervisor
 
     request = ScriptedRequest(messages=[SystemMessage(describe_agents()), HumanMessage(objective)])
     plan = supervisor(request)

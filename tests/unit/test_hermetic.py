@@ -41,7 +41,7 @@ HOSTILE = {
 
 SUBSET = [
     "tests/graph/test_cli_runs.py",
-    "tests/unit/test_grammar.py::test_fixture_has_variety",
+    "tests/unit/test_reader.py::test_channels",
     "tests/unit/test_filters.py::test_fixture_story_holds",
     "tests/unit/test_cli_data.py",
     "tests/graph/test_default_objective.py",
