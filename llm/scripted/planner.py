@@ -127,6 +127,17 @@ def interpretation(brief: Brief) -> dict[str, Any]:
     }
 
 
+#: A plain discount in a welcome or win-back campaign is that campaign's offer for the gate's
+#: conflict rules: a customer must not get "welcome" and "we miss you" offers at once.
+GOAL_OFFER_KINDS = {"win-back": "winback", "welcome": "welcome"}
+
+
+def _conflict_kind(goal: str | None, kind: str | None, offer: dict[str, Any]) -> str | None:
+    if kind in (None, "discount") and offer and goal in GOAL_OFFER_KINDS:
+        return GOAL_OFFER_KINDS[goal]
+    return kind
+
+
 def plan(objective: str, terms: CdpTerms | None, agents: set[str]) -> dict[str, Any]:
     """The whole answer of the scripted supervisor for one objective."""
     brief = read(objective, terms=terms, now=clock.now())
@@ -150,7 +161,7 @@ def plan(objective: str, terms: CdpTerms | None, agents: set[str]) -> dict[str, 
         "budget": brief.budget.amount if brief.budget else None,
         "currency": brief.budget.currency if brief.budget else None,
         "discount_pct": pct,
-        "offer_kind": o.get("kind"),
+        "offer_kind": _conflict_kind(brief.goal, o.get("kind"), o),
         "offer_category": o.get("category") or (brief.categories[0] if brief.categories else None),
         "send_at": _iso(brief.send_at),
         "offer_value": o.get("value"),
