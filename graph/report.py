@@ -138,7 +138,9 @@ def facts_markdown(facts: dict[str, Any], narrative: str) -> str:
     failed = {tid: r for tid, r in facts["task_results"].items() if r["status"] != "done"}
     if facts["status"] in ("needs_input", "refused") and not failed and facts.get("error"):
         title = "Question" if facts["status"] == "needs_input" else "Why it was refused"
-        lines += [f"## {title}", "", str(facts.get("question") or facts["error"]), ""]
+        text = str(facts.get("question") or facts["error"])
+        if narrative.strip() != text.strip():  # the narrative is the question when planning stopped
+            lines += [f"## {title}", "", text, ""]
     elif failed or facts.get("error"):
         lines += ["## What failed", ""]
         lines += [f"- task {tid} ({r['agent']}): {r['error'] or r['status']}" for tid, r in failed.items()]
