@@ -275,6 +275,8 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
 
             out.print(Markdown(result["report"]))
         if pending:
+            if pending.get("warnings") and pending.get("interpretation"):
+                show_interpretation(pending["interpretation"])
             out.print(
                 f"[yellow]Waiting for a person:[/yellow] {escape(str(pending.get('question')))} "
                 f"Continue with: cdp-agents resume {thread_id} --db {escape(context.db_path)} "
