@@ -95,7 +95,7 @@ _CURRENCY_WORDS = {
     "yen": "JPY",
     "jpy": "JPY",
 }
-_NUM = r"(\d+(?:[.,]\d+)?)"
+_NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
 _MONEY = (
     re.compile(r"([$€£¥])\s?" + _NUM),
     re.compile(_NUM + r"\s?(" + "|".join(_CURRENCY_WORDS) + r")\b", re.I),
@@ -136,6 +136,9 @@ class Problem:
 
 
 def _to_float(text: str) -> float:
+    """'3,000' and '1,500.50' are thousands; '2,5' is a decimal comma."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+        return float(text.replace(",", ""))
     return float(text.replace(",", "."))
 
 

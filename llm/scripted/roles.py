@@ -205,7 +205,35 @@ def supervisor(request: ScriptedRequest) -> dict[str, Any]:
         "send_at": brief.send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if brief.send_at else None,
     }
     name = " ".join(filter(None, [brief.occasion, brief.goal, "campaign"])).strip().capitalize()
+    offer = None
+    if campaign["offer_kind"] or brief.discount_pct:
+        offer = {
+            "kind": campaign["offer_kind"],
+            "value": brief.discount_pct,
+            "unit": "percent" if brief.discount_pct else None,
+            "category": campaign["offer_category"],
+        }
     return {
+        "interpretation": {  # what the reader consumed, in the plan's terms (checked by code)
+            "audience": {"text": brief.describe() or "everyone", "filter": brief.audience_filter()},
+            "offer": offer,
+            "channels": list(brief.channels),
+            "timing": {
+                "send_at": campaign["send_at"],
+                "send_by": brief.send_by,
+                "occasion": brief.occasion,
+                "occasion_date": brief.occasion_date.isoformat() if brief.occasion_date else None,
+                "text": campaign["send_at"] or "now",
+            },
+            "readings": (
+                [{"words": f"to {brief.target_tier}", "meaning": f"upsell to tier {brief.target_tier}"}]
+                if brief.target_tier
+                else []
+            ),
+            "budget": {"amount": brief.budget.amount, "currency": brief.budget.currency}
+            if brief.budget
+            else None,
+        },
         "campaign_name": name[:120],
         "summary": f"{(brief.goal or 'campaign').capitalize()} for {brief.describe()}.",
         "campaign": campaign,

@@ -256,10 +256,13 @@ def test_segment_matches_hand_written_sql(shared, objective: str, where: str, ch
     state = run(graph, objective, path, thread)
     want = ids(path, f"SELECT profile_id FROM customer_360 WHERE {where}")
     if state.get("__interrupt__"):
-        # More than half of every customer: auto-approval waits for a person, who approves here.
+        # More than half of every customer, or a country without customers: auto-approval waits for
+        # a person, who approves here.
         pause = state["__interrupt__"][0].value
-        assert [w["code"] for w in pause["warnings"]] == ["large_audience"], pause["warnings"]
-        assert len(want) > 0.5 * scalar(path, "SELECT count(*) FROM profiles")
+        codes = {w["code"] for w in pause["warnings"]}
+        assert codes and codes <= {"large_audience", "empty_country"}, pause["warnings"]
+        if "large_audience" in codes:
+            assert len(want) > 0.5 * scalar(path, "SELECT count(*) FROM profiles")
         state = run(graph, Command(resume="approve"), path, thread)
     assert state["status"] == "completed", (state.get("error"), state.get("report"))
     assert want, f"the seeded CDP has nobody for {where!r}: the check would prove nothing"
