@@ -303,8 +303,8 @@ def _in_text(words: str, text: str) -> bool:
 def _accounted(fact: Fact, said: _Said, now: date) -> bool:
     """Is the fact carried by the interpretation (its readings' words count: they quote the objective)?"""
     if fact.kind == "date":
-        pool = said.validity_dates if fact.role == "validity" else said.dates
-        if any(_date_matches(fact, d, now) for d in pool):
+        days = said.validity_dates if fact.role == "validity" else said.dates
+        if any(_date_matches(fact, d, now) for d in days):
             return True
         return fact.role != "validity" and _in_text(fact.words, said.text)
     if fact.kind == "money":
@@ -328,7 +328,8 @@ def derived_interpretation(plan: Plan) -> Interpretation:
     spec = plan.campaign
     audience = next((t for t in plan.tasks if t.agent == "audience"), None)
     inputs = audience.inputs if audience else {}
-    flt = inputs.get("filter") if isinstance(inputs.get("filter"), dict) else {}
+    raw = inputs.get("filter")
+    flt: dict[str, Any] = raw if isinstance(raw, dict) else {}
     offer = None
     if spec.offer_kind or spec.discount_pct or spec.offer_value:
         value, unit = spec.offer_value, spec.offer_unit
@@ -454,9 +455,9 @@ def code_warnings(
             if cond.get("field") in ("country", "city") and not negated and cond.get("op") in ("eq", "in"):
                 held = terms.countries if cond["field"] == "country" else terms.cities
                 empty += [v for v in _scalars(cond.get("value")) if isinstance(v, str) and not held.get(v)]
+        places = {"country": terms.countries, "city": terms.cities}
         for fact in objective_facts(interpretation.audience.text, now):
-            held = {"country": terms.countries, "city": terms.cities}.get(fact.kind)
-            if held is not None and not held.get(fact.value):
+            if fact.kind in places and not places[fact.kind].get(fact.value):
                 empty.append(fact.value)
         if empty:
             names = ", ".join(dict.fromkeys(COUNTRY_DISPLAY.get(v, v) for v in empty))
