@@ -65,6 +65,8 @@ NAMED = [
     ("CDP_AGENTS_QUIET_HOURS_START", "-1"),
     ("CDP_AGENTS_COST_EMAIL", "-inf"),
     ("CDP_AGENTS_FREQUENCY_CAP", "2.5"),
+    ("CDP_AGENTS_AUDIENCE_WARN_SHARE", "0"),
+    ("CDP_AGENTS_AUDIENCE_WARN_SHARE", "1.5"),
 ]
 EVERYWHERE_BAD = ("abc", "nan", "inf", "-1e9", "1e12")
 CASES = NAMED + [(var, value) for var in RANGES for value in EVERYWHERE_BAD]
