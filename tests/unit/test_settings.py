@@ -35,6 +35,7 @@ RANGES: dict[str, str] = {
     "CDP_AGENTS_COST_SMS": "must be a number between 0 and 1000",
     "CDP_AGENTS_COST_PUSH": "must be a number between 0 and 1000",
     "CDP_AGENTS_APPROVAL_THRESHOLD": "must be a whole number between 0 and 10000000",
+    "CDP_AGENTS_AUDIENCE_WARN_SHARE": "must be a number between 0.01 and 1",
     "CDP_AGENTS_MAX_AGENT_STEPS": "must be a whole number between 1 and 50",
     "CDP_AGENTS_MAX_TASK_ATTEMPTS": "must be a whole number between 1 and 10",
     "CDP_AGENTS_MAX_CONCURRENCY": "must be a whole number between 1 and 64",
