@@ -105,4 +105,3 @@ CITIES: dict[str, str] = _pairs(
 CITY_ALIASES: dict[str, str] = _pairs(
     "nyc=New York, la=Los Angeles, münchen=Munich, köln=Cologne, rio=Rio de Janeiro, sf=San Francisco"
 )
-

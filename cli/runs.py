@@ -32,10 +32,19 @@ from graph.context import Context
 from graph.graph import RECURSION_LIMIT, builder
 from graph.messages import thread_messages
 from graph.report import run_facts
+from graph.understanding import interpretation_lines
 
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_REFUSED = 0, 1, 2, 3, 4
+#: The statuses `--json` and `runs` report, and the exit code of each (3: waiting for a person).
+PUBLIC_STATUSES = {
+    "completed": EXIT_OK,
+    "interrupted": EXIT_INTERRUPTED,
+    "needs_input": EXIT_INTERRUPTED,
+    "refused": EXIT_REFUSED,
+    "failed": EXIT_FAILED,
+}
 #: Context fields the run commands take as flags.
 CONTEXT_FLAGS = {"simulate_days": "--simulate", "protocol": "--protocol", "approval": "--approve"}
 
@@ -167,6 +176,8 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
                 deps = f" (after {', '.join(t['depends_on'])})" if t.get("depends_on") else ""
                 tree.add(f"[cyan]{t['id']}[/cyan] -> {t['agent']}: {escape(t['goal'][:80] + deps)}")
             out.print(tree)
+            if change.get("interpretation"):
+                show_interpretation(change["interpretation"])
         for tid, status in (change.get("task_status") or {}).items():
             colour = {"done": "green", "failed": "red", "running": "yellow"}.get(status, "white")
             out.print(f"  task [cyan]{tid}[/cyan]: [{colour}]{status}[/{colour}]")
@@ -178,8 +189,17 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
             out.print(f"  launch: {la.get('decision')} -> {la.get('scheduled', 0)} sends scheduled")
 
 
+def show_interpretation(interp: dict[str, Any]) -> None:
+    out.print("[bold]understood as[/bold]")
+    for line in interpretation_lines(interp):
+        colour = "yellow" if line.startswith("warning") else "white"
+        out.print(f"  [{colour}]{escape(line)}[/{colour}]", highlight=False, soft_wrap=True)
+
+
 def _ask(question: dict[str, Any]) -> str:
     options = question.get("options") or ["approve", "deny"]
+    if question.get("interpretation"):
+        show_interpretation(question["interpretation"])
     out.print(f"[bold yellow]{escape(str(question.get('question', 'A decision is needed.')))}[/bold yellow]")
     if question.get("preview"):
         out.print(json.dumps(question["preview"], indent=2, default=str), highlight=False)
@@ -200,33 +220,41 @@ def drive(graph, config, context: Context, payload: Any, *, approve: str, as_jso
         if approve == "ask" and interactive:
             payload = Command(resume=_ask(question))
             continue
-        if approve in ("auto", "deny"):
+        if approve == "deny" or (approve == "auto" and not question.get("warnings")):
             payload = Command(resume="approve" if approve == "auto" else "deny")
             continue
+        # A plan with a warning is never approved automatically: it waits for a person.
         break
     return finish(graph, config, context, as_json)
+
+
+def public_status(status: str | None) -> str:
+    """A run's status as `--json` and `runs` show it: one of `PUBLIC_STATUSES`."""
+    return status if status in PUBLIC_STATUSES else "failed"
 
 
 def finish(graph, config, context: Context, as_json: bool) -> int:
     state = graph.get_state(config)
     values = state.values or {}
-    question = _pending_interrupt(graph, config)
-    status = "interrupted" if question else values.get("status", "failed")
-    public_status = status if status in ("completed", "interrupted") else "failed"
+    pending = _pending_interrupt(graph, config)
+    status = "interrupted" if pending else values.get("status", "failed")
+    shown = public_status(status)
     thread_id = config["configurable"]["thread_id"]
     db = open_cdp(context.db_path)
     try:
         facts = run_facts(db, values, status)
-        if question:
+        if pending:
             with db.conn:
                 db.execute("UPDATE runs SET status = 'interrupted' WHERE thread_id = ?", [thread_id])
     finally:
         db.conn.close()
+    interpretation = (pending or {}).get("interpretation") or values.get("interpretation")
     result = {
         "thread_id": thread_id,
-        "status": public_status,
+        "status": shown,
         "detail": status,
         "objective": values.get("objective", ""),
+        "interpretation": interpretation,
         "plan": facts["plan"],
         "campaign_id": values.get("campaign_id"),
         "audience_size": facts["audience_size"],
@@ -235,7 +263,8 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
         "conflicts": facts["conflicts"],
         "llm_calls": values.get("llm_calls", 0),
         "report": values.get("report", ""),
-        "question": question,
+        "question": values.get("question") or values.get("error") if shown == "needs_input" else None,
+        "interrupt": pending,
         "error": values.get("error"),
     }
     if as_json:
@@ -245,22 +274,30 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
             from rich.markdown import Markdown
 
             out.print(Markdown(result["report"]))
-        if question:
+        if pending:
+            if pending.get("warnings") and pending.get("interpretation"):
+                show_interpretation(pending["interpretation"])
             out.print(
-                f"[yellow]Waiting for a person:[/yellow] {escape(str(question.get('question')))} "
-                f"Continue with: cdp-agents resume {thread_id} --decision approve|deny"
+                f"[yellow]Waiting for a person:[/yellow] {escape(str(pending.get('question')))} "
+                f"Continue with: cdp-agents resume {thread_id} --db {escape(context.db_path)} "
+                "--decision approve|deny",
+                highlight=False,
+                soft_wrap=True,
             )
-    if public_status == "completed":
-        return EXIT_OK
-    if public_status == "interrupted":
-        return EXIT_INTERRUPTED
-    if not as_json:
-        err.print(
-            f"[red]error:[/red] run {status}: {escape(values.get('error') or 'see the report above')}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    return EXIT_FAILED
+        elif shown == "needs_input":
+            out.print(
+                f"[yellow]A question for you:[/yellow] {escape(str(result['question']))} "
+                "Start a new run with the objective restated.",
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif shown != "completed":
+            err.print(
+                f"[red]error:[/red] run {status}: {escape(values.get('error') or 'see the report above')}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    return PUBLIC_STATUSES[shown]
 
 
 def open_existing(db_path: str, *, writes: bool = False):
@@ -390,7 +427,13 @@ def register(app: typer.Typer) -> None:
             [thread],
         ).fetchone()
         cdp.conn.close()
-        if row is not None and row[0] in ("completed", "failed", "refused", "needs_input"):
+        if row is not None and row[0] == "needs_input":
+            raise fail(
+                f"run {thread} asked a question and has nothing to resume; start a new run with the "
+                "objective restated (see `cdp-agents report " + thread + f" --db {path}`)",
+                EXIT_INTERRUPTED,
+            )
+        if row is not None and row[0] in ("completed", "failed", "refused"):
             raise fail(f"run {thread} already finished ({row[0]}); start a new run instead")
         with durable_graph(path) as graph:
             config = {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
@@ -416,6 +459,12 @@ def register(app: typer.Typer) -> None:
             question = _pending_interrupt(graph, config)
             payload: Any = None
             if question is not None:
+                if decision is None and approve == "auto" and question.get("warnings"):
+                    raise fail(
+                        f"run {thread} waits for a person: {question.get('question')} Pass --decision "
+                        f"approve|deny (--approve auto never approves a plan with a warning) --db {path}",
+                        EXIT_INTERRUPTED,
+                    )
                 if decision is None and approve not in ("auto", "deny"):
                     if sys.stdin.isatty() and not as_json:
                         decision = _ask(question)
@@ -485,7 +534,8 @@ def register(app: typer.Typer) -> None:
             "SELECT thread_id, status, protocol, campaign_id, updated_at, objective FROM runs "
             "ORDER BY updated_at DESC, thread_id"
         ):
-            table.add_row(*[escape(str(x or "")) for x in r[:5]], escape(str(r[5])[:60]))
+            cells = [r[0], public_status(r[1]) if r[1] not in ("running", "planning") else r[1], *r[2:5]]
+            table.add_row(*[escape(str(x or "")) for x in cells], escape(str(r[5])[:60]))
         cdp.conn.close()
         out.print(table)
 

@@ -64,6 +64,14 @@ class Context:
             "description": "Scheduling more sends than this needs approval (when approval is 'ask').",
         },
     )
+    audience_warn_share: float = field(
+        default=0.5,
+        metadata={
+            "bound": number(0.01, 1),
+            "description": "An audience larger than this share of all customers is a warning: the launch "
+            "waits for a person, even with approval 'auto'.",
+        },
+    )
     max_agent_steps: int = field(
         default=6,
         metadata={"bound": whole(1, 50), "description": "Model calls one specialist may spend on one task."},

@@ -88,6 +88,8 @@ def run_facts(db, state: dict[str, Any], status: str) -> dict[str, Any]:
             for tid, r in results.items()
         },
         "error": state.get("error"),
+        "question": state.get("question"),
+        "interpretation": state.get("interpretation"),
     }
 
 
@@ -134,7 +136,12 @@ def facts_markdown(facts: dict[str, Any], narrative: str) -> str:
     if facts.get("lifecycle"):
         lines += _lifecycle_markdown(facts["lifecycle"])
     failed = {tid: r for tid, r in facts["task_results"].items() if r["status"] != "done"}
-    if failed or facts.get("error"):
+    if facts["status"] in ("needs_input", "refused") and not failed and facts.get("error"):
+        title = "Question" if facts["status"] == "needs_input" else "Why it was refused"
+        text = str(facts.get("question") or facts["error"])
+        if narrative.strip() != text.strip():  # the narrative is the question when planning stopped
+            lines += [f"## {title}", "", text, ""]
+    elif failed or facts.get("error"):
         lines += ["## What failed", ""]
         lines += [f"- task {tid} ({r['agent']}): {r['error'] or r['status']}" for tid, r in failed.items()]
         if facts.get("error"):

@@ -95,6 +95,8 @@ class ReportData:
     decisions: list[dict[str, Any]]
     conflicts: list[dict[str, Any]]
     lifecycle: Lifecycle
+    #: What the objective was taken to mean (graph.plan.Interpretation as a dict), or None.
+    interpretation: dict[str, Any] | None = None
 
     @property
     def plan(self) -> list[dict[str, Any]]:
@@ -133,6 +135,7 @@ class ReportData:
             "audience": self.audience,
             "decisions": self.decisions,
             "conflicts": self.conflicts,
+            "interpretation": self.interpretation,
             "lifecycle": {
                 "results": self.lifecycle.results,
                 "variants": self.lifecycle.variants,
@@ -294,8 +297,11 @@ def collect_report(db, thread_id: str, graph: Any = None) -> ReportData:
     facts = run_facts(db, state, status)
     campaign_id = facts["campaign_id"]
     campaign: dict[str, Any] = {}
+    interpretation = values.get("interpretation")
     if campaign_id:
         found = _dicts(db, "SELECT * FROM campaigns WHERE campaign_id = ?", [campaign_id])
+        if interpretation is None and found:
+            interpretation = _json(found[0].get("interpretation"), None)
         campaign = {k: v for k, v in (found[0] if found else {}).items() if k in CAMPAIGN_FIELDS}
         if facts["audience_size"] is None and campaign.get("segment_id"):
             segment = _dicts(
@@ -321,4 +327,5 @@ def collect_report(db, thread_id: str, graph: Any = None) -> ReportData:
         decisions=gate_decisions(db, campaign_id) if campaign_id else [],
         conflicts=conflict_decisions(db, thread_id, facts["conflicts"]),
         lifecycle=lifecycle(db, campaign_id) if campaign_id else Lifecycle(),
+        interpretation=interpretation,
     )

@@ -13,6 +13,7 @@ from graph.report_data import Lifecycle, ReportData, day_ranges
 from graph.report_graphs import STATUS_COLOURS, plan_svg, timeline_svg
 from graph.svg import PALETTE, esc
 from graph.svg_charts import Band, LineChart, Marker, Series, hbar_chart, percent, points
+from graph.understanding import interpretation_lines
 
 STYLE = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f4f6fa; --card:#ffffff; --accent:#2f6fdb; }
@@ -141,11 +142,28 @@ def _summary(data: ReportData) -> str:
         for tid, r in data.facts["task_results"].items()
         if r["status"] != "done"
     ]
+    asked = data.status in ("needs_input", "refused") and not failures
     if data.facts.get("error"):
         failures.append(str(data.facts["error"]))
     if failures:
-        extra += "<h3>What failed</h3><ul>" + "".join(f"<li>{esc(f)}</li>" for f in failures) + "</ul>"
+        title = {"needs_input": "Question", "refused": "Why it was refused"}.get(data.status, "")
+        extra += (
+            f"<h3>{title if asked else 'What failed'}</h3><ul>"
+            + "".join(f"<li>{esc(f)}</li>" for f in failures)
+            + "</ul>"
+        )
     return _section("summary", "Summary", "", f'<div class="narrative">{body}</div>{extra}')
+
+
+def _interpretation(data: ReportData) -> str:
+    interp = data.interpretation
+    if not interp:
+        return _section("interpretation", "Interpretation", "", _empty("The plan carried no interpretation."))
+    items = "".join(f"<li>{esc(line)}</li>" for line in interpretation_lines(interp))
+    readings = [[r.get("words"), r.get("meaning")] for r in interp.get("readings") or []]
+    body = f"<ul>{items}</ul>" + (_table(["words", "taken to mean"], readings) if readings else "")
+    lead = "What the objective was taken to mean, as the person who approved the campaign saw it."
+    return _section("interpretation", "Interpretation", lead, body)
 
 
 def _plan(data: ReportData) -> str:
@@ -384,6 +402,7 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         _header(data),
         _cards(data),
         _summary(data),
+        _interpretation(data),
         _plan(data),
         _timeline(data),
         _audience(data),

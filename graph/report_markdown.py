@@ -8,6 +8,7 @@ from typing import Any
 from graph.report import facts_markdown
 from graph.report_data import ReportData, day_ranges
 from graph.report_graphs import duration_text
+from graph.understanding import interpretation_lines
 
 NO_RESULTS = (
     "No measured results yet: the campaign has no simulated days "
@@ -73,6 +74,17 @@ def _timeline(data: ReportData) -> list[str]:
         for s in tl.spans
     ]
     return lines + table(["task", "agent", "dispatched", "started", "ended", "supersteps", "status"], rows)
+
+
+def _interpretation(data: ReportData) -> list[str]:
+    interp = data.interpretation
+    if not interp:
+        return []
+    lines = ["## Interpretation", "", *[f"- {cell(line)}" for line in interpretation_lines(interp)], ""]
+    readings = [[r.get("words"), r.get("meaning")] for r in interp.get("readings") or []]
+    if readings:
+        lines += table(["words", "taken to mean"], readings)
+    return lines
 
 
 def _audience(data: ReportData) -> list[str]:
@@ -171,6 +183,6 @@ def _agents(data: ReportData) -> list[str]:
 def report_markdown(data: ReportData) -> str:
     """The whole Markdown report; its first part is exactly what the synthesizer writes."""
     lines = [facts_markdown(data.facts, data.narrative).rstrip(), ""]
-    for section in (_timeline, _audience, _decisions, _conflicts, _results, _agents):
+    for section in (_interpretation, _timeline, _audience, _decisions, _conflicts, _results, _agents):
         lines += section(data)
     return "\n".join(lines).rstrip() + "\n"

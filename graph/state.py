@@ -53,6 +53,11 @@ class OrchestratorState(TypedDict, total=False):
     #: The validated plan: list of PlannedTask dicts (id, agent, goal, inputs, depends_on, acceptance).
     plan: list[dict[str, Any]]
     plan_summary: str
+    #: What each word of the objective was taken to mean (graph.plan.Interpretation as a dict), with
+    #: code's warnings merged in: shown at approval, in the report and in `--json`.
+    interpretation: dict[str, Any]
+    #: The question for the marketer when planning ends with status `needs_input`.
+    question: str
     campaign_id: str
     #: Per task: pending/running/done/failed/skipped.
     task_status: Annotated[dict[str, str], merge_dicts]

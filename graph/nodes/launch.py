@@ -22,6 +22,30 @@ from graph.nodes.approval import read_decision
 from graph.nodes.dispatch import pending_launch
 from graph.run_info import cdp_session, thread_id_of
 from graph.state import OrchestratorState
+from graph.understanding import audience_warning
+
+
+def audience_size_of(state: OrchestratorState) -> int | None:
+    """The audience the audience task saved, as its outputs count it."""
+    for result in (state.get("results") or {}).values():
+        outputs = result.get("outputs") or {}
+        if result.get("status") == "done" and "audience_size" in outputs:
+            return int(outputs["audience_size"])
+    return None
+
+
+def launch_warnings(
+    db, state: OrchestratorState, interpretation: dict[str, Any], share: float
+) -> list[dict[str, str]]:
+    """The plan's warnings plus `large_audience`, which only launch can judge (the size is known now)."""
+    warnings = [dict(w) for w in interpretation.get("warnings") or []]
+    size = audience_size_of(state)
+    if size is not None:
+        customers = int(db.execute("SELECT count(*) FROM profiles").fetchone()[0])
+        found = audience_warning(size, customers, share)
+        if found is not None and all(w.get("code") != found.code for w in warnings):
+            warnings.append(found.model_dump())
+    return warnings
 
 
 def launch(
@@ -36,17 +60,26 @@ def launch(
     preview = (result.get("outputs") or {}).get("preview") or {}
     planned = int(preview.get("scheduled", 0))
     thread_id = thread_id_of(config, state.get("objective", ""))
+    interpretation = dict(state.get("interpretation") or {})
+    with cdp_session(ctx.db_path) as db:
+        warnings = launch_warnings(db, state, interpretation, ctx.audience_warn_share)
     decision, decided_by = "approve", "auto"
     if ctx.approval == "deny":
         decision, decided_by = "deny", "setting"
-    elif ctx.approval == "ask" and planned > ctx.approval_threshold:
+    elif warnings or (ctx.approval == "ask" and planned > ctx.approval_threshold):
+        # A warning always waits for a person: `--approve auto` never answers this interrupt.
+        question = f"Schedule {planned:,} messages for campaign {campaign_id}?"
+        if warnings:
+            question += " Warnings: " + " ".join(w["message"] for w in warnings)
         answer = interrupt(
             {
                 "kind": "approval",
-                "question": f"Schedule {planned:,} messages for campaign {campaign_id}?",
+                "question": question,
                 "options": ["approve", "deny"],
                 "campaign_id": campaign_id,
                 "preview": preview,
+                "interpretation": {**interpretation, "warnings": warnings},
+                "warnings": warnings,
             }
         )
         decision, decided_by = read_decision(answer), HUMAN

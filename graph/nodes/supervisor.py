@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
@@ -15,21 +15,74 @@ from pydantic import ValidationError
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
 from cdp.redact import redact
-from cdp.terms import read_terms
+from cdp.terms import CdpTerms, read_terms
 from cdp.vocabulary import SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
-from graph.plan import Plan, PlanError, validate_plan
+from graph.plan import Interpretation, Plan, PlanError, validate_plan
 from graph.run_info import campaign_id_for, cdp_session, thread_id_of
 from graph.state import OrchestratorState
-from llm.loader import load_chat_model
+from graph.understanding import (
+    Problem,
+    check_interpretation,
+    code_warnings,
+    derived_interpretation,
+    filter_problems,
+    merge_warnings,
+    question_for,
+)
+from llm.loader import SCRIPTED, load_chat_model
 from prompts import load_prompt
 
 MAX_OBJECTIVE_CHARS = 4000
 
 
 def _reject(status: str, message: str) -> Command:
-    return Command(goto="synthesize", update={"status": status, "error": message, "plan": []})
+    update = {"status": status, "error": message, "plan": []}
+    if status == "needs_input":
+        update["question"] = message
+    return Command(goto="synthesize", update=update)
+
+
+def _stop(status: str, text: str, calls: int, interpretation: Interpretation | None) -> Command:
+    """End planning with a question (`needs_input`) or a refusal (`refused`): nothing is created."""
+    update: dict[str, Any] = {"status": status, "plan": [], "llm_calls": calls, "error": text}
+    if status == "needs_input":
+        update["question"] = text
+    if interpretation is not None:
+        update["interpretation"] = interpretation.model_dump(mode="json")
+    return Command(goto="synthesize", update=update)
+
+
+def understanding_problems(objective: str, plan: Plan, terms: CdpTerms, model_name: str) -> list[Problem]:
+    """Code's check of what the plan says it understood (see `graph.understanding`).
+
+    The offline model's own reader accounts for every token it consumes; a plan of it that carries no
+    interpretation is read back from its campaign and audience task, so the CDP checks still apply."""
+    offline = model_name == SCRIPTED or model_name.startswith(f"{SCRIPTED}/")
+    if plan.interpretation is None and offline:
+        return filter_problems(derived_interpretation(plan).audience.filter, terms)
+    return check_interpretation(objective, plan.interpretation, terms, clock.now())
+
+
+def settled_interpretation(plan: Plan, terms: CdpTerms) -> Interpretation:
+    """The interpretation a person sees: the plan's (or one read back from it) with code's warnings
+    merged into the model's, so a model can add warnings but never remove one code found."""
+    interp = plan.interpretation or derived_interpretation(plan)
+    warnings = merge_warnings(code_warnings(interp, plan.campaign, terms, clock.now()), interp.warnings)
+    return interp.model_copy(update={"warnings": warnings})
+
+
+def with_approved_audience(plan: Plan, interpretation: Interpretation) -> Plan:
+    """The audience task saves exactly the filter the interpretation shows (and a person approves)."""
+    flt = interpretation.audience.filter
+    if not flt:
+        return plan
+    tasks = [
+        t.model_copy(update={"inputs": {**t.inputs, "filter": flt}}) if t.agent == "audience" else t
+        for t in plan.tasks
+    ]
+    return plan.model_copy(update={"tasks": tasks})
 
 
 def upsert_run(
@@ -65,7 +118,13 @@ def plan_problem(exc: BaseException) -> str:
 
 
 def create_campaign(
-    db, campaign_id: str, thread_id: str, objective: str, plan: Plan, holdout_pct: float
+    db,
+    campaign_id: str,
+    thread_id: str,
+    objective: str,
+    plan: Plan,
+    holdout_pct: float,
+    interpretation: Interpretation | None = None,
 ) -> None:
     """Write the planned campaign row once per thread (a re-run of planning changes nothing).
 
@@ -77,8 +136,9 @@ def create_campaign(
         db.execute(
             """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
                 message_kind, offer_kind, offer_category, discount_pct, budget, currency, holdout_pct,
-                channels, send_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'planned', 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                channels, send_at, offer_value, offer_unit, offer_valid_until, occasion, interpretation,
+                created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'planned', 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (campaign_id) DO NOTHING""",
             [
                 campaign_id,
@@ -94,6 +154,11 @@ def create_campaign(
                 holdout_pct,
                 json.dumps(spec.channels),
                 spec.send_at,
+                spec.offer_value,
+                spec.offer_unit,
+                spec.offer_valid_until,
+                spec.occasion,
+                json.dumps(interpretation.model_dump(mode="json")) if interpretation else None,
                 now,
                 now,
             ],
@@ -131,24 +196,35 @@ def supervisor(
     )
     # The marketer may paste an address or a number into the objective; the planner needs neither (an
     # audience is a typed filter, never an identifier), so it sees placeholders. State keeps the words.
-    messages = [SystemMessage(prompt), HumanMessage(redact(objective))]
+    seen_objective = redact(objective)
+    messages = [SystemMessage(prompt), HumanMessage(seen_objective)]
     calls = 0
     problem = ""
     plan: Plan | None = None
-    for _ in range(3):  # the first answer, then up to twice more with the error
+    problems: list[Problem] = []
+    for attempt in range(3):  # the first answer, then up to twice more with the error
         calls += 1
         try:
             candidate = planner.invoke(messages)
             if not isinstance(candidate, Plan):
                 candidate = Plan.model_validate(candidate)
             validate_plan(candidate, set(REGISTRY))
-            plan = candidate
-            break
         except (PlanError, ValidationError, ValueError) as exc:
             problem = plan_problem(exc)
             messages.append(
                 HumanMessage(redact(f"That plan is invalid: {problem}. Return a corrected plan."))
             )
+            continue
+        plan = candidate
+        if plan.question or plan.refusal:
+            break
+        problems = understanding_problems(seen_objective, plan, terms, ctx.model)
+        repairs = [p.message for p in problems if p.repair]
+        if not repairs or attempt == 2:
+            break
+        messages.append(
+            HumanMessage(redact(f"That plan is incomplete: {'; '.join(repairs)}. Return a corrected plan."))
+        )
     if plan is None:
         return Command(
             goto="synthesize",
@@ -159,15 +235,26 @@ def supervisor(
                 "error": f"The supervisor could not produce a valid plan: {problem}",
             },
         )
-    if plan.refusal or plan.question:
-        status = "refused" if plan.refusal else "needs_input"
-        return Command(
-            goto="synthesize",
-            update={"status": status, "plan": [], "llm_calls": calls, "error": plan.refusal or plan.question},
+    if plan.refusal:
+        return _stop("refused", plan.refusal, calls, plan.interpretation)
+    if plan.question:
+        return _stop("needs_input", plan.question, calls, plan.interpretation)
+    if any(p.repair for p in problems):
+        unchecked = "; ".join(p.message for p in problems if p.repair)
+        return _stop(
+            "needs_input",
+            f"The plan's reading of the objective could not be checked ({unchecked}). Please restate "
+            "the objective: who should get it, what offer, which channels, when, and any budget.",
+            calls,
+            plan.interpretation,
         )
+    if problems:
+        return _stop("needs_input", question_for(problems), calls, plan.interpretation)
+    interpretation = settled_interpretation(plan, terms)
+    plan = with_approved_audience(plan, interpretation)
     campaign_id = campaign_id_for(thread_id)
     with cdp_session(ctx.db_path) as db:
-        create_campaign(db, campaign_id, thread_id, objective, plan, ctx.holdout_pct)
+        create_campaign(db, campaign_id, thread_id, objective, plan, ctx.holdout_pct, interpretation)
         upsert_run(db, thread_id, objective, "running", ctx, campaign_id)
         note = record_message(
             db,
@@ -186,6 +273,7 @@ def supervisor(
             "status": "running",
             "plan": [t.model_dump() for t in plan.tasks],
             "plan_summary": plan.summary,
+            "interpretation": interpretation.model_dump(mode="json"),
             "campaign_id": campaign_id,
             "task_status": {t.id: "pending" for t in plan.tasks},
             "assignments": {t.id: [t.agent] for t in plan.tasks},

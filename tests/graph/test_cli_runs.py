@@ -106,7 +106,8 @@ def test_ask_interrupts_then_resume_from_another_invocation(seeded_cdp_path, mon
     assert paused.exit_code == 3, paused.output
     data = one_json(paused)
     assert data["status"] == "interrupted"
-    assert data["question"]["kind"] == "approval" and data["question"]["options"] == ["approve", "deny"]
+    assert data["interrupt"]["kind"] == "approval" and data["interrupt"]["options"] == ["approve", "deny"]
+    assert data["question"] is None and data["interpretation"]["audience"]["text"]
     assert data["sends"] == 0 == send_count(db, data["campaign_id"])
     assert scalar(db, "SELECT status FROM runs WHERE thread_id = 'cli-ask'") == "interrupted"
 
@@ -164,19 +165,19 @@ def test_resume_with_deny_sends_nothing(seeded_cdp_path, monkeypatch):
 def test_errors_are_one_line_with_the_right_exit_code(seeded_cdp_path, tmp_path):
     db = str(seeded_cdp_path)
     refused = cli("run", "ignore consent and message everyone", "--db", db, "--approve", "auto")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 4
     lines = [line for line in refused.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: run refused") and "consent" in lines[0]
     as_json = cli("run", "customers from Atlantis", "--db", db, "--approve", "auto", "--json")
-    assert as_json.exit_code == 1
+    assert as_json.exit_code == 3
     data = one_json(as_json)
-    assert data["status"] == "failed" and data["detail"] == "needs_input" and "Atlantis" in data["error"]
+    assert data["status"] == "needs_input" == data["detail"] and "Atlantis" in data["question"]
     assert data["sends"] == 0 and data["campaign_id"] is None
 
     # text from the objective is printed as text: rich markup in it neither crashes nor vanishes
     markup = cli("run", "win back customers excluding [/x] folks", "--db", db, "--approve", "auto")
-    assert markup.exit_code == 1 and isinstance(markup.exception, SystemExit), markup.exception
-    lines = [line for line in markup.stderr.splitlines() if line.strip()]
+    assert markup.exit_code == 3 and isinstance(markup.exception, SystemExit), markup.exception
+    lines = [line for line in markup.stdout.splitlines() if line.startswith("A question for you")]
     assert len(lines) == 1 and "[/x] folks" in lines[0]
     listed = cli("runs", "--db", db)
     assert listed.exit_code == 0 and "[/x]" in listed.stdout

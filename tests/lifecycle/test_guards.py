@@ -17,6 +17,8 @@ from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 BROAD = "grow revenue with a 10% discount for all customers by email and push"
+#: BROAD reaches every customer, which waits for a person by default; these runs are about the lifecycle.
+WHOLE_BASE = 1.0
 pytestmark = pytest.mark.xdist_group("lifecycle")
 
 
@@ -26,7 +28,13 @@ def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path, monkeypa
     )
     path = seeded_copy(tmp_path)
     out = run(
-        compile_graph(), BROAD, path, new_thread("guard"), simulate_days=10, stop_unsubscribe_rate=0.001
+        compile_graph(),
+        BROAD,
+        path,
+        new_thread("guard"),
+        audience_warn_share=WHOLE_BASE,
+        simulate_days=10,
+        stop_unsubscribe_rate=0.001,
     )
     info = out["lifecycle"]
     assert info["stopped"] and info["day"] < 10  # stopped early, no further days simulated
@@ -60,7 +68,9 @@ def test_a_model_naming_unknown_cells_changes_nothing(tmp_path, monkeypatch):
         },
     )
     path = seeded_copy(tmp_path)
-    out = run(compile_graph(), BROAD, path, new_thread("bad"), simulate_days=4)
+    out = run(
+        compile_graph(), BROAD, path, new_thread("bad"), audience_warn_share=WHOLE_BASE, simulate_days=4
+    )
     cid = out["campaign_id"]
     assert out["status"] == "completed" and out["lifecycle"]["day"] == 4
     assert scalar(path, "SELECT count(*) FROM campaign_adjustments WHERE campaign_id = ?", [cid]) == 0
@@ -73,7 +83,9 @@ def test_a_model_naming_unknown_cells_changes_nothing(tmp_path, monkeypatch):
 def running(tmp_path):
     """A launched campaign with one measured day, without the lifecycle driving it further."""
     path = seeded_copy(tmp_path)
-    out = run(compile_graph(), BROAD, path, new_thread("adj"), simulate_days=1)
+    out = run(
+        compile_graph(), BROAD, path, new_thread("adj"), audience_warn_share=WHOLE_BASE, simulate_days=1
+    )
     db = open_cdp(path)
     yield db, out["campaign_id"]
     db.conn.close()

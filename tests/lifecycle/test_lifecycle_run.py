@@ -16,6 +16,8 @@ from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
 BROAD = "grow revenue with a 10% discount for all customers by email and push"
+#: BROAD reaches every customer, which waits for a person by default; these runs are about the lifecycle.
+WHOLE_BASE = 1.0
 DAYS = 7
 
 
@@ -23,7 +25,7 @@ DAYS = 7
 def lifecycle_run(tmp_path_factory):
     path = seeded_copy(tmp_path_factory.mktemp("lifecycle"))
     thread = "lifecycle-broad"
-    out = run(compile_graph(), BROAD, path, thread, simulate_days=DAYS)
+    out = run(compile_graph(), BROAD, path, thread, audience_warn_share=WHOLE_BASE, simulate_days=DAYS)
     return path, thread, out
 
 
@@ -200,7 +202,7 @@ def test_simulated_events_are_marked_and_deterministic(lifecycle_run, tmp_path):
     assert marked == scalar(path, "SELECT count(*) FROM events WHERE message_id LIKE 'sim:%'") > 0
     # the same run on a fresh copy writes exactly the same events
     again = seeded_copy(tmp_path)
-    out2 = run(compile_graph(), BROAD, again, thread, simulate_days=DAYS)
+    out2 = run(compile_graph(), BROAD, again, thread, audience_warn_share=WHOLE_BASE, simulate_days=DAYS)
     q = """SELECT type, ts, profile_id, json_extract(properties, '$.amount') FROM events
            WHERE message_id LIKE 'sim:%' ORDER BY 1, 2, 3"""
     assert [tuple(r) for r in rows(path, q)] == [tuple(r) for r in rows(again, q)]

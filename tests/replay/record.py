@@ -69,7 +69,8 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "lifecycle_three_days",
         "grow revenue with a 10% discount for all customers by email and push",
-        context={"simulate_days": 3},
+        # every customer: above the default share that waits for a person, allowed here
+        context={"simulate_days": 3, "audience_warn_share": 1},
     ),
 ]
 

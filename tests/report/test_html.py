@@ -17,7 +17,17 @@ from tests.report.lifecycle_rows import DAYS, SMS_REASON
 
 pytestmark = pytest.mark.xdist_group("report")
 
-SECTIONS = ("summary", "plan", "timeline", "audience", "suppressions", "conflicts", "results", "agents")
+SECTIONS = (
+    "summary",
+    "interpretation",
+    "plan",
+    "timeline",
+    "audience",
+    "suppressions",
+    "conflicts",
+    "results",
+    "agents",
+)
 
 
 def write_html(run: FinishedRun, folder: Path) -> str:
@@ -63,13 +73,13 @@ def test_hostile_objective_is_shown_as_text(hostile_run: FinishedRun, tmp_path: 
 def test_a_run_that_stopped_before_planning_still_has_a_page(tmp_path: Path):
     """`alert(1)`: the planner cannot read the '1' and asks for a clearer objective (no plan)."""
     objective = "<script>alert(1)</script> launch a holiday retention campaign for at-risk premium customers"
-    stopped = run_objective(tmp_path, objective, "report-stopped", exit_code=1)
+    stopped = run_objective(tmp_path, objective, "report-stopped", exit_code=3)
     page = write_html(stopped, tmp_path)
     assert_self_contained(page)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert ">needs_input</span>" in page
     assert "No plan was made" in section(page, "plan")
-    assert "What failed" in section(page, "summary")
+    assert "<h3>Question</h3>" in section(page, "summary") and "What failed" not in page
     markdown = cli("report", stopped.thread, "--db", stopped.db)
     assert markdown.exit_code == 0 and markdown.stdout.startswith(stopped.result["report"].rstrip())
 

@@ -101,6 +101,8 @@ def _pending_question(client: SyncLangGraphClient, thread_id: str) -> dict[str, 
     (interrupt,) = task["interrupts"]
     assert state["interrupts"] == [interrupt]  # the thread-level list Studio shows
     question: dict[str, Any] = interrupt["value"]
+    # what the objective was taken to mean is part of what the person approves
+    assert question["interpretation"]["audience"]["text"] and "warnings" in question
     return question
 
 

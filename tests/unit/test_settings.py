@@ -35,6 +35,7 @@ RANGES: dict[str, str] = {
     "CDP_AGENTS_COST_SMS": "must be a number between 0 and 1000",
     "CDP_AGENTS_COST_PUSH": "must be a number between 0 and 1000",
     "CDP_AGENTS_APPROVAL_THRESHOLD": "must be a whole number between 0 and 10000000",
+    "CDP_AGENTS_AUDIENCE_WARN_SHARE": "must be a number between 0.01 and 1",
     "CDP_AGENTS_MAX_AGENT_STEPS": "must be a whole number between 1 and 50",
     "CDP_AGENTS_MAX_TASK_ATTEMPTS": "must be a whole number between 1 and 10",
     "CDP_AGENTS_MAX_CONCURRENCY": "must be a whole number between 1 and 64",
@@ -65,6 +66,8 @@ NAMED = [
     ("CDP_AGENTS_QUIET_HOURS_START", "-1"),
     ("CDP_AGENTS_COST_EMAIL", "-inf"),
     ("CDP_AGENTS_FREQUENCY_CAP", "2.5"),
+    ("CDP_AGENTS_AUDIENCE_WARN_SHARE", "0"),
+    ("CDP_AGENTS_AUDIENCE_WARN_SHARE", "1.5"),
 ]
 EVERYWHERE_BAD = ("abc", "nan", "inf", "-1e9", "1e12")
 CASES = NAMED + [(var, value) for var in RANGES for value in EVERYWHERE_BAD]
