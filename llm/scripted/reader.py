@@ -40,6 +40,8 @@ LEXICON: dict[str, dict[str, Any]] = {
 IGNORABLE_CUES = frozenset(
     ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
 )
+#: Punctuation that never changes a meaning; any other sign (">", "*", "#" ...) is asked about.
+HARMLESS_PUNCT = frozenset(".,;:!?'\"/()-–—…")
 FOREIGN = frozenset(LEXICON.pop("foreign"))  # function words of other languages
 _HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])|(?<=[A-Za-z])-(?=[0-9])")
 _TOKEN = re.compile(
@@ -217,6 +219,7 @@ class Context:
     known: Known
     goal: str | None
     first: bool = False  # the rule matches at the start of the objective
+    clause: bool = False  # ... or at the start of a clause (after a comma, semicolon or colon)
 
     @property
     def today(self) -> date:
@@ -234,6 +237,8 @@ def interpret(toks: list[Tok], ctx: Context) -> list[Tok]:
                 for pattern, action in stage:
                     found = _match(toks, i, pattern)
                     ctx.first = all(t.cls == "FILL" for t in toks[:i])
+                    before = [t for t in toks[:i] if t.cls != "FILL"]
+                    ctx.clause = ctx.first or before[-1].words in ([","], [";"], [":"])
                     new = found and action(found[0], ctx)
                     if found and new:
                         new.words = [w for t in toks[i : found[1]] for w in t.words]
@@ -469,7 +474,8 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     defined: list[dict[str, Any]] = []
     for t in toks:
         if (
-            t.cls in ("FILL", "PUNCT")
+            t.cls == "FILL"
+            or (t.cls == "PUNCT" and t.val in HARMLESS_PUNCT)
             or (t.cls == "cue" and t.val in IGNORABLE_CUES)
             or (t.cls == "buyer" and t.val == "buyers")
         ):
@@ -561,7 +567,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         if brief.goal == "win-back" and not fields_used & {"days_since_purchase", "orders_count"}:
             brief.conditions.append({"segment": "lapsed"})
             brief.readings.append(("win back", "no audience words: lapsed customers"))
-        elif brief.goal == "welcome" and "days_since_signup" not in fields_used:
+        elif brief.goal == "welcome" and not fields_used & {"days_since_signup", "orders_count"}:
             brief.conditions.append({"segment": "new"})
             brief.readings.append(("welcome", "no audience words: new customers"))
     if brief.goal is None and not (brief.conditions or brief.offer or brief.occasion):

@@ -118,7 +118,23 @@ def day_month(g, ctx):
 
 def weekday(g, ctx):
     wd = g[-1][0].val
-    return Tok("DATE", ctx.today + timedelta(days=(wd - ctx.today.weekday() - 1) % 7 + 1), [])
+    when = ctx.today + timedelta(days=(wd - ctx.today.weekday() - 1) % 7 + 1)
+    return Tok("DATE", when, [], info={"weekday": wd})
+
+
+def weekday_date(g, ctx):
+    """'Friday, December 4': the date, when it is that weekday; otherwise the words are asked about."""
+    day, when = g[0][0], g[-1][0]
+    if "weekday" not in day.info or not isinstance(when.val, date):
+        return None
+    if when.val.weekday() != day.info["weekday"]:
+        return Tok("WORD", None, [])
+    return Tok("DATE", when.val, [])
+
+
+def month_end(g, ctx):
+    nxt = (ctx.today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return Tok("DATE", nxt - timedelta(days=1), [])
 
 
 def tomorrow(g, ctx):
@@ -163,9 +179,11 @@ def budget(g, ctx):
 
 
 def spend_budget(g, ctx):
-    """'spend up to 800 dollars re-engaging ...': an objective that starts with spending sets a budget."""
+    """'spend up to 800 dollars re-engaging ...', '..., spend at most 1500 dollars': a clause that
+    starts with spending money sets a budget ("customers who spent over 500" is an audience)."""
     money = g[1][0].cls == "MONEY" or g[1][0].val.get("unit") not in (None, "days", "percent")
-    return budget(g, ctx) if ctx.first and money else None
+    verb = ctx.first or (ctx.clause and g[0][0].words[0].lower() in ("spend", "spending"))
+    return budget(g, ctx) if verb and money else None
 
 
 def offer_amount(g, ctx):
@@ -187,8 +205,9 @@ def offer_points(g, ctx):
 def offer_word(g, ctx):
     t = g[0][0]
     value = 2.0 if t.val == "bundle" and t.words[0][:1].isdigit() else None
-    if t.val == "points" and "double" in " ".join(t.words).lower():
-        value = 2.0
+    times = {"double": 2.0, "triple": 3.0}
+    if t.val == "points" and t.words[0].lower() in times:
+        value = times[t.words[0].lower()]
     unit = {"bundle": "items", "points": "points"}.get(t.val) if value else None
     return Tok("OFFER", {"kind": t.val, "value": value, "unit": unit, "category": None}, [])
 
@@ -396,9 +415,11 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("NUM cue:of? month", day_month),
         ("cue:next? weekday", weekday),
         ("cue:tomorrow", tomorrow),
+        ("cue:month_end", month_end),
         ("cat cue:list cat", cats),
     ],
     [  # comparisons and ranges
+        ("DATE ','? DATE", weekday_date),
         (f"cue:between {AMT} 'and' {AMT}", between),
         (f"cue:from {AMT} cue:to {AMT}", between),
         (f"{AMT} cue:dash {AMT}", dash_range),
