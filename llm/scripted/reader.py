@@ -397,6 +397,17 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
     return _assemble(Brief(objective=text), interpret(toks, ctx), ctx)
 
 
+def _near(word: str, vocab: dict[str, str]) -> list[str]:
+    """The known words nearest to a typo: all that are equally near ("Frence": French or France), or
+    one with two letters swapped ("tyos": toys)."""
+    scored = [(difflib.SequenceMatcher(None, word, w).ratio(), w) for w in vocab]
+    best = max((r for r, _ in scored if r >= 0.8), default=None)
+    if best is not None:
+        return [w for r, w in scored if r == best][:2]
+    swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return [w for w in vocab if w in swapped][:1]
+
+
 def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
     """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
     vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
@@ -406,10 +417,10 @@ def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
     distinct = list({" ".join(t.words): t for t in unused}.values())
     for t in distinct[:8]:
         said = " ".join(t.words)
-        near = difflib.get_close_matches(said.lower(), vocab, n=1, cutoff=0.8) if t.cls == "WORD" else []
-        near = [vocab[n] for n in near if n != said.lower()]
+        near = _near(said.lower(), vocab) if t.cls == "WORD" else []
+        near = list(dict.fromkeys(vocab[n] for n in near if n != said.lower()))
         near = [f"{said} off"] if t.cls == "PCT" else near
-        parts.append(f"'{said}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+        parts.append(f"'{said}'" + (f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""))
     if len(distinct) > 8:
         parts.append(f"{len(distinct) - 8} more")
     shown = brief.objective if len(brief.objective) <= 300 else brief.objective[:299] + "…"
