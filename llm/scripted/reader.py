@@ -40,6 +40,10 @@ LEXICON: dict[str, dict[str, Any]] = {
 IGNORABLE_CUES = frozenset(
     ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
 )
+#: Fields a customer has one value of: two different values ANDed select nobody.
+ONE_VALUE_FIELDS = frozenset(["country", "city", "tier", "language", "favorite_category"])
+#: Offers that take no amount off: "10% off and free shipping" names two offers, not one.
+NO_AMOUNT_OFFERS = frozenset(["free_shipping", "gift", "bundle", "points"])
 #: Punctuation that never changes a meaning; any other sign (">", "*", "#" ...) is asked about.
 HARMLESS_PUNCT = frozenset(".,;:!?'\"/()-–—…")
 FOREIGN = frozenset(LEXICON.pop("foreign"))  # function words of other languages
@@ -476,6 +480,21 @@ def _absent(brief: Brief, known: Known) -> str | None:
     return None
 
 
+def _clash(conditions: list[dict[str, Any]]) -> tuple[str, str, str] | None:
+    """Two audience words no customer can both match ("VIPs in Germany and premium customers in
+    Spain": tier vip and tier premium), as (field, one value, the other)."""
+    seen: dict[str, set[Any]] = {}
+    for c in conditions:
+        if c.get("op") not in ("eq", "in") or c["field"] not in ONE_VALUE_FIELDS:
+            continue
+        values = set(c["value"] if c["op"] == "in" else [c["value"]])
+        before = seen.setdefault(c["field"], values)
+        if not before & values:
+            return c["field"], " or ".join(sorted(map(str, before))), " or ".join(sorted(map(str, values)))
+        seen[c["field"]] = before & values
+    return None
+
+
 def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     """Gather the typed pieces; anything left that carries meaning becomes the question."""
     unused: list[Tok] = []
@@ -528,6 +547,13 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         elif t.cls != "NOW":
             unused.append(t)
     brief.conditions = [c for c in brief.conditions if c not in defined]
+    clash = _clash(brief.conditions)
+    if clash:
+        brief.question = (
+            f"No customer has {clash[0]} both {clash[1]} and {clash[2]}: is this one campaign for either "
+            "group, or two campaigns (one per group)?"
+        )
+        return brief
     distinct = list(dict.fromkeys(g.val for g in goals if g.val != "launch" or len(goals) == 1))
     brief.goal = distinct[0] if distinct else None
     if brief.goal not in (None, "launch"):  # "launch a retention campaign": launch is the verb
@@ -565,6 +591,15 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     if offers:
         kinds = [o for o in offers if o["value"] is None or o["kind"] != "discount"]
         amounts = [o for o in offers if o["value"] is not None]
+        said = [" ".join(t.words) for t in toks if t.cls == "OFFER"]
+        if len({(o["value"], o["unit"]) for o in amounts}) > 1 or (
+            kinds and kinds[0]["kind"] in NO_AMOUNT_OFFERS and amounts and amounts[0] is not kinds[0]
+        ):
+            brief.question = (
+                f"A campaign carries one offer, and the objective names several ({', '.join(said)}): "
+                "which one should it be?"
+            )
+            return brief
         offer = dict(kinds[0] if kinds else amounts[0])
         if amounts and offer["value"] is None:
             offer.update(value=amounts[0]["value"], unit=amounts[0]["unit"])
