@@ -20,7 +20,7 @@ from cdp.filters import describe_filter
 from cdp.seed import CATEGORIES, COUNTRIES, TIER_WEIGHTS
 from cdp.terms import CdpTerms
 from cdp.vocabulary import CATEGORY_SYNONYMS
-from llm.scripted.rules import STAGES, Tok
+from llm.scripted.rules import STAGES, Tok, _values
 
 MAX_OBJECTIVE_CHARS = 2_000
 SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
@@ -70,30 +70,20 @@ def _key(phrase: str) -> tuple[str, ...]:
     return tuple(w.lower() for w, _ in _words(phrase))
 
 
-@dataclass(frozen=True)
-class Known:
-    """The values the CDP holds (from its terms, else the seed's), by field."""
-
-    countries: dict[str, int]
-    cities: dict[str, int]
-    tiers: dict[str, int]
-    categories: dict[str, int]
-    languages: dict[str, int]
-
-    @classmethod
-    def of(cls, terms: CdpTerms | None) -> Known:
-        if terms is not None:
-            return cls(terms.countries, terms.cities, terms.tiers, terms.categories, terms.languages)
-        return cls(
-            {c[0]: c[1] for c in COUNTRIES},
-            {city: 1 for c in COUNTRIES for city in c[3]},
-            dict(TIER_WEIGHTS),
-            {c[0]: c[1] for c in CATEGORIES},
-            {lang: 1 for c in COUNTRIES for lang, _ in c[2]},
-        )
+def _known(terms: CdpTerms | None) -> CdpTerms:
+    """The values the CDP holds, by field: its own terms, else the seed's."""
+    if terms is not None:
+        return terms
+    return CdpTerms(
+        countries={c[0]: c[1] for c in COUNTRIES},
+        cities={city: 1 for c in COUNTRIES for city in c[3]},
+        languages={lang: 1 for c in COUNTRIES for lang, _ in c[2]},
+        tiers=dict(TIER_WEIGHTS),
+        categories={c[0]: c[1] for c in CATEGORIES},
+    )
 
 
-def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
+def _phrases(known: CdpTerms) -> dict[tuple[str, ...], tuple[str, Any]]:
     table: dict[tuple[str, ...], tuple[str, Any]] = {}
     for code, (names, adjectives) in places.COUNTRIES.items():
         table.update({_key(n): ("country", code) for n in names})
@@ -111,7 +101,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     return table
 
 
-def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
+def tokenize(text: str, known: CdpTerms, now: datetime | None = None) -> list[Tok]:
     """Longest phrase match against the lexicon; numbers become NUM, the rest WORD."""
     table = _phrases(known)
     raw = _words(text)
@@ -220,7 +210,7 @@ COMPILED = [[([_element(e) for e in p.split()], act) for p, act in stage] for st
 @dataclass
 class Context:
     now: datetime
-    known: Known
+    known: CdpTerms
     goal: str | None
     first: bool = False  # the rule matches at the start of the objective
     clause: bool = False  # ... or at the start of a clause (after a comma, semicolon or colon)
@@ -290,11 +280,8 @@ class Brief:
     @property
     def discount_pct(self) -> float | None:
         o = self.offer or {}
-        return (
-            o.get("value")
-            if o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent"
-            else None
-        )
+        percent_off = o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent"
+        return o.get("value") if percent_off else None
 
     def audience_filter(self) -> dict[str, Any]:
         if not self.conditions:
@@ -328,29 +315,34 @@ def _at_send_hour(day: date, now: datetime) -> datetime:
     return max(datetime.combine(day, time(SEND_HOUR_UTC), tzinfo=UTC), now)
 
 
+#: How a reading names what its words mean, by piece (`v` is the piece's value).
+MEANINGS = {
+    "BUDGET": "budget {v[amount]:g} {v[currency]}",
+    "MONEY": "budget {v[v]:g} {v[unit]}",
+    "GOAL": "goal {v}",
+    "OCC": "occasion {v}",
+    "VALID": "offer valid until {v[date]}",
+    "WINDOW": "send on {v[from]}; offer valid until {v[to]}",
+    "NOW": "send now",
+    "TARGET": "upsell to tier {v}",
+    "GROWTH": "a growth goal: size a wider audience too",
+}
+
+
 def _meaning(t: Tok) -> str:
     v = t.val
-    return {
-        "COND": lambda: describe_filter(v),
-        "CHAN": lambda: (
-            (f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}")
-            + (" only" if v["only"] else "")
-        ),
-        "OFFER": lambda: (
-            f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else "")
-        ),
-        "BUDGET": lambda: f"budget {v['amount']:g} {v['currency'] or ''}".strip(),
-        "GOAL": lambda: f"goal {v}",
-        "OCC": lambda: f"occasion {v}",
-        "VALID": lambda: f"offer valid until {v['date']}",
-        "WINDOW": lambda: f"send on {v['from']}; offer valid until {v['to']}",
-        "SEND": lambda: f"send {'by' if v['by'] else 'on'} {v['date']}",
-        "NOW": lambda: "send now",
-        "CATEGORY": lambda: f"the campaign is about {', '.join(v) or 'these products'}",
-        "TARGET": lambda: f"upsell to tier {v}",
-        "GROWTH": lambda: "a growth goal: size a wider audience too",
-        "MONEY": lambda: f"budget {v['v']:g} {v['unit']}",
-    }.get(t.cls, lambda: t.cls)()
+    if t.cls == "COND":
+        return describe_filter(v)
+    if t.cls == "CHAN":
+        chans = f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}"
+        return chans + (" only" if v["only"] else "")
+    if t.cls == "OFFER":
+        return f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else "")
+    if t.cls == "SEND":
+        return f"send {'by' if v['by'] else 'on'} {v['date']}"
+    if t.cls == "CATEGORY":
+        return f"the campaign is about {', '.join(v) or 'these products'}"
+    return MEANINGS.get(t.cls, t.cls).format(v=v).replace(" None", "").strip()
 
 
 def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = None) -> Brief:
@@ -372,16 +364,13 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
             question="The objective is empty: say what the campaign should do and for whom, for example "
             "'win back lapsed premium customers in Germany by email with 15% off'."
         )
-    known = Known.of(terms)
+    known = _known(terms)
     toks = tokenize(text, known, now)
     refusal = next((t for t in toks if t.cls == "refusal"), None)
     if refusal is not None:
-        what = {"consent": "customers' consent", "spam": "consent and frequency caps"}.get(
-            refusal.val, f"the {refusal.val}"
-        )
         return Brief(
             objective=text,
-            refusal=f"I won't plan this: '{' '.join(refusal.words)}' asks to get around {what}. Every send "
+            refusal=f"I won't plan this: '{' '.join(refusal.words)}' asks to get around {refusal.val}. Every send "
             "passes the contact policy (consent, frequency caps, suppressions); no plan can switch it off.",
         )
     words = [t for t in toks if t.cls in ("WORD", "FILL")]
@@ -412,7 +401,7 @@ def _near(word: str, vocab: dict[str, str]) -> list[str]:
     return [w for w in vocab if w in swapped][:1]
 
 
-def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
+def _ask_unused(brief: Brief, unused: list[Tok], known: CdpTerms) -> str:
     """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
     vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
     vocab |= {n: n.title() for code, (names, _) in places.COUNTRIES.items() for n in names}
@@ -446,7 +435,17 @@ def _leaves(node: dict[str, Any], negated: bool = False):
         yield node
 
 
-def _absent(brief: Brief, known: Known) -> str | None:
+#: How a question names the values of each field the CDP may lack.
+ABSENT_WHAT = {
+    "country": "customers in",
+    "city": "customers in",
+    "tier": "customers in the tier",
+    "language": "customers speaking",
+    "favorite_category": "the product category",
+}
+
+
+def _absent(brief: Brief, known: CdpTerms) -> str | None:
     """A question when the audience names a country, city, tier, category or language the CDP lacks."""
     have = {
         "country": known.countries,
@@ -455,28 +454,19 @@ def _absent(brief: Brief, known: Known) -> str | None:
         "favorite_category": known.categories,
         "language": known.languages,
     }
-    cats = [c for c in brief.categories if c not in known.categories]
-    for node in [n for c in brief.conditions for n in _leaves(c)] + [
-        {"field": "favorite_category", "op": "eq", "value": c} for c in cats
-    ]:
+    cats = [{"field": "favorite_category", "op": "eq", "value": c} for c in brief.categories]
+    for node in [n for c in brief.conditions for n in _leaves(c)] + cats:
         values = have.get(node["field"])
         if values is None or node["op"] not in ("eq", "in"):
             continue
-        for v in node["value"] if node["op"] == "in" else [node["value"]]:
-            if v not in values:
-                name = places.COUNTRY_DISPLAY.get(v, v) if node["field"] == "country" else v
-                listed = sorted(values, key=lambda k: -values[k])[:12]
-                shown = [
-                    places.COUNTRY_DISPLAY.get(k, k) if node["field"] == "country" else k for k in listed
-                ]
-                what = {
-                    "country": "customers in",
-                    "city": "customers in",
-                    "tier": "customers in the tier",
-                    "language": "customers speaking",
-                    "favorite_category": "the product category",
-                }[node["field"]]
-                return f"The CDP has no {what} {name}; it has {what} {', '.join(shown) or 'nothing yet'}. Which did you mean?"
+        for v in [v for v in _values(node) if v not in values]:
+            name = places.COUNTRY_DISPLAY if node["field"] == "country" else {}
+            listed = ", ".join(name.get(k, k) for k in sorted(values, key=lambda k: -values[k])[:12])
+            what = ABSENT_WHAT[node["field"]]
+            return (
+                f"The CDP has no {what} {name.get(v, v)}; it has {what} {listed or 'nothing yet'}. "
+                "Which did you mean?"
+            )
     return None
 
 
@@ -562,15 +552,8 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         ]
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
-        first, rest = (
-            brief.objective[:second]
-            .rstrip(" ,;")
-            .removesuffix(" then")
-            .removesuffix(" also")
-            .removesuffix(" and")
-            .rstrip(" ,;"),
-            brief.objective[second:],
-        )
+        first = re.sub(r"(?:[ ,;]*\b(?:then|also|and))*[ ,;]*$", "", brief.objective[:second])
+        rest = brief.objective[second:]
         brief.question = (
             f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; run them one at a time."
         )
