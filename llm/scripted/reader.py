@@ -112,12 +112,8 @@ def tokenize(text: str, known: CdpTerms, now: datetime | None = None) -> list[To
         word, start = raw[i]
         for n in range(min(6, len(raw) - i), 0, -1):
             hit = table.get(tuple(low[i : i + n]))
-            if hit and not (
-                n == 1
-                and hit[0] == "country"
-                and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
-                and word.islower()
-            ):
+            lower_name = n == 1 and word.islower() and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
+            if hit and not (lower_name and hit[0] == "country"):  # "us", "chad": words, not countries
                 break
         else:
             hit, n = None, 1
@@ -183,6 +179,11 @@ def _fits(tok: Tok, alts: list[tuple[str | None, Any, str | None]]) -> bool:
     return False
 
 
+def _skippable(tok: Tok) -> bool:
+    """Filler words and harmless punctuation may sit between a pattern's elements."""
+    return tok.cls == "FILL" or (tok.cls == "PUNCT" and tok.val in HARMLESS_PUNCT)
+
+
 def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]], int] | None:
     groups: list[list[Tok]] = []
     j = i
@@ -190,7 +191,7 @@ def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]]
         group: list[Tok] = []
         while True:
             at = j
-            while k and at < len(toks) and toks[at].cls in ("FILL", "PUNCT") and not _fits(toks[at], alts):
+            while k and at < len(toks) and _skippable(toks[at]) and not _fits(toks[at], alts):
                 at += 1
             if at < len(toks) and _fits(toks[at], alts):
                 group.append(toks[at])
@@ -228,11 +229,11 @@ def interpret(toks: list[Tok], ctx: Context) -> list[Tok]:
             changed = False
             i = 0
             while i < len(toks):
+                before = [t for t in toks[:i] if t.cls != "FILL"]
+                ctx.first = not before
+                ctx.clause = ctx.first or before[-1].words in ([","], [";"], [":"])
                 for pattern, action in stage:
                     found = _match(toks, i, pattern)
-                    ctx.first = all(t.cls == "FILL" for t in toks[:i])
-                    before = [t for t in toks[:i] if t.cls != "FILL"]
-                    ctx.clause = ctx.first or before[-1].words in ([","], [";"], [":"])
                     new = found and action(found[0], ctx)
                     if found and new:
                         new.words = [w for t in toks[i : found[1]] for w in t.words]
@@ -494,8 +495,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     defined: list[dict[str, Any]] = []
     for t in toks:
         if (
-            t.cls == "FILL"
-            or (t.cls == "PUNCT" and t.val in HARMLESS_PUNCT)
+            _skippable(t)
             or (t.cls == "cue" and t.val in IGNORABLE_CUES)
             or (t.cls == "buyer" and t.val == "buyers")
         ):
