@@ -42,6 +42,8 @@ IGNORABLE_CUES = frozenset(
 )
 #: Fields a customer has one value of: two different values ANDed select nobody.
 ONE_VALUE_FIELDS = frozenset(["country", "city", "tier", "language", "favorite_category"])
+#: Segments no customer is in at once ("lapsed" has not bought for 90 days; "new" and "active" have).
+DISJOINT_SEGMENTS = [frozenset(p) for p in (("lapsed", "new"), ("lapsed", "active"))]
 #: Offers that take no amount off: "10% off and free shipping" names two offers, not one.
 NO_AMOUNT_OFFERS = frozenset(["free_shipping", "gift", "bundle", "points"])
 #: Punctuation that never changes a meaning; any other sign (">", "*", "#" ...) is asked about.
@@ -473,7 +475,11 @@ def _absent(brief: Brief, known: CdpTerms) -> str | None:
 
 def _clash(conditions: list[dict[str, Any]]) -> tuple[str, str, str] | None:
     """Two audience words no customer can both match ("VIPs in Germany and premium customers in
-    Spain": tier vip and tier premium), as (field, one value, the other)."""
+    Spain": tier vip and tier premium; lapsed and new), as (field, one value, the other)."""
+    segments = {c["segment"] for c in conditions if "segment" in c}
+    for pair in DISJOINT_SEGMENTS:
+        if pair <= segments:
+            return "segment", *sorted(pair)
     seen: dict[str, set[Any]] = {}
     for c in conditions:
         if c.get("op") not in ("eq", "in") or c["field"] not in ONE_VALUE_FIELDS:
@@ -537,7 +543,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         elif t.cls != "NOW":
             unused.append(t)
     brief.conditions = [c for c in brief.conditions if c not in defined]
-    clash = _clash(brief.conditions)
+    clash = _clash(brief.conditions)  # ("tier", "premium", "vip"): no customer has both
     if clash:
         brief.question = (
             f"No customer has {clash[0]} both {clash[1]} and {clash[2]}: is this one campaign for either "
