@@ -543,13 +543,6 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         elif t.cls != "NOW":
             unused.append(t)
     brief.conditions = [c for c in brief.conditions if c not in defined]
-    clash = _clash(brief.conditions)  # ("tier", "premium", "vip"): no customer has both
-    if clash:
-        brief.question = (
-            f"No customer has {clash[0]} both {clash[1]} and {clash[2]}: is this one campaign for either "
-            "group, or two campaigns (one per group)?"
-        )
-        return brief
     distinct = list(dict.fromkeys(g.val for g in goals if g.val != "launch" or len(goals) == 1))
     brief.goal = distinct[0] if distinct else None
     if brief.goal not in (None, "launch"):  # "launch a retention campaign": launch is the verb
@@ -562,6 +555,13 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         rest = brief.objective[second:]
         brief.question = (
             f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; run them one at a time."
+        )
+        return brief
+    clash = _clash(brief.conditions)  # ("tier", "premium", "vip"): no customer has both
+    if clash:
+        brief.question = (
+            f"No customer has {clash[0]} both {clash[1]} and {clash[2]}: is this one campaign for either "
+            "group, or two campaigns (one per group)?"
         )
         return brief
     if unused:
