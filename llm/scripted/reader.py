@@ -407,7 +407,7 @@ def _near(word: str, vocab: dict[str, str]) -> list[str]:
 def _ask_unused(brief: Brief, unused: list[Tok], known: CdpTerms) -> str:
     """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
     vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
-    vocab |= {n: n.title() for code, (names, _) in places.COUNTRIES.items() for n in names}
+    vocab |= {n: n.title() for names, adjectives in places.COUNTRIES.values() for n in [*names, *adjectives]}
     vocab |= {c.lower(): c for c in known.cities} | {c: c for c in [*known.categories, *known.tiers]}
     parts = []
     distinct = list({" ".join(t.words): t for t in unused}.values())

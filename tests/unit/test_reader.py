@@ -213,7 +213,7 @@ QUESTIONS = [
     ("email VIPs in Germany and premium customers in Germany", ["two campaigns"]),
     ("10% off and free shipping for loyal customers", ["one offer", "free shipping"]),
     ("10% off or $5 off for loyal customers", ["one offer"]),
-    ("retain loyal customers in Frence", ["did you mean 'France' or "]),
+    ("retain loyal customers in Frence", ["did you mean 'France' or 'French'?"]),
 ]
 
 
