@@ -479,7 +479,8 @@ def _clash(conditions: list[dict[str, Any]]) -> tuple[str, str, str] | None:
     segments = {c["segment"] for c in conditions if "segment" in c}
     for pair in DISJOINT_SEGMENTS:
         if pair <= segments:
-            return "segment", *sorted(pair)
+            one, other = sorted(pair)
+            return "segment", one, other
     seen: dict[str, set[Any]] = {}
     for c in conditions:
         if c.get("op") not in ("eq", "in") or c["field"] not in ONE_VALUE_FIELDS:

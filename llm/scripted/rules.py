@@ -169,7 +169,7 @@ def spend_budget(g, ctx):
     """'spend up to 800 dollars re-engaging ...', '..., spend at most 1500 dollars': a clause that
     starts with spending money sets a budget ("customers who spent over 500" is an audience)."""
     money = g[1][0].cls == "MONEY" or g[1][0].val.get("unit") not in (None, "days", "percent")
-    verb = ctx.first or (ctx.clause and g[0][0].words[0].lower() in ("spend", "spending"))
+    verb = ctx.first or (ctx.clause and g[0][0].words[0].lower() == "spend")
     return budget(g, ctx) if verb and money else None
 
 
