@@ -43,16 +43,19 @@ TASKS: list[tuple[str, str, str, str, str]] = [
 ]  # fmt: skip
 
 
+def _offer(brief: Brief) -> dict[str, Any] | None:
+    return brief.offer and {k: brief.offer[k] for k in ("kind", "value", "unit", "category")}
+
+
 def task_inputs(brief: Brief) -> dict[str, dict[str, Any]]:
     """The typed inputs each task acts on; specialists never read the objective's words."""
     audience = brief.audience_filter()
-    offer = brief.offer and {k: brief.offer[k] for k in ("kind", "value", "unit", "category")}
-    budget = brief.budget
+    money = {"budget": brief.budget.amount, "currency": brief.budget.currency} if brief.budget else {}
     return {
         "audience": {"filter": audience, "description": brief.describe()},
         "budget": {
-            "budget": budget.amount if budget else None,
-            "currency": budget.currency if budget else None,
+            "budget": money.get("budget"),
+            "currency": money.get("currency"),
             "channels": list(brief.channels),
             "discount_pct": brief.discount_pct,
         },
@@ -60,7 +63,7 @@ def task_inputs(brief: Brief) -> dict[str, dict[str, Any]]:
         "content": {
             "goal": brief.goal,
             "occasion": brief.occasion,
-            "offer": offer,
+            "offer": _offer(brief),
             "offer_valid_until": _iso(brief.offer_valid_until),
             "categories": list(brief.categories),
         },
@@ -74,9 +77,8 @@ def task_inputs(brief: Brief) -> dict[str, dict[str, Any]]:
 
 def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
     """The tasks the registered agents can do; budget (and growth, with a growth aim) only with a budget."""
-    skip = set() if brief.budget else {"budget", "growth"}
-    if not brief.growth:
-        skip.add("growth")
+    skip = {"budget"} if not brief.budget else set()
+    skip |= {"growth"} if not (brief.budget and brief.growth) else set()
     inputs = task_inputs(brief)
     money = f"{brief.budget.amount:g} {brief.budget.currency or ''}".rstrip() if brief.budget else ""
     tasks = [
@@ -99,10 +101,9 @@ def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
 
 def interpretation(brief: Brief) -> dict[str, Any]:
     """The Interpretation dict (graph.plan.Interpretation): what each part of the objective means."""
-    offer = None
-    if brief.offer:
-        text = " ".join(w for w, m in brief.readings if m.startswith("offer")) or brief.offer["kind"]
-        offer = {**{k: brief.offer[k] for k in ("kind", "value", "unit", "category")}, "text": text}
+    offer = _offer(brief)
+    if offer:
+        offer["text"] = " ".join(w for w, m in brief.readings if m.startswith("offer")) or offer["kind"]
     timing_text = (
         "; ".join(m for _, m in brief.readings if m.startswith(("send", "offer valid", "occasion"))) or "now"
     )

@@ -20,7 +20,7 @@ from cdp.filters import describe_filter
 from cdp.seed import CATEGORIES, COUNTRIES, TIER_WEIGHTS
 from cdp.terms import CdpTerms
 from cdp.vocabulary import CATEGORY_SYNONYMS
-from llm.scripted.rules import STAGES, Tok
+from llm.scripted.rules import STAGES, Tok, _values
 
 MAX_OBJECTIVE_CHARS = 2_000
 SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
@@ -40,6 +40,14 @@ LEXICON: dict[str, dict[str, Any]] = {
 IGNORABLE_CUES = frozenset(
     ["list", "by", "on", "for", "of", "to", "only", "open", "close", "from", "tier", "this", "noise", "dash"]
 )
+#: Fields a customer has one value of: two different values ANDed select nobody.
+ONE_VALUE_FIELDS = frozenset(["country", "city", "tier", "language", "favorite_category"])
+#: Segments no customer is in at once ("lapsed" has not bought for 90 days; "new" and "active" have).
+DISJOINT_SEGMENTS = [frozenset(p) for p in (("lapsed", "new"), ("lapsed", "active"))]
+#: Offers that take no amount off: "10% off and free shipping" names two offers, not one.
+NO_AMOUNT_OFFERS = frozenset(["free_shipping", "gift", "bundle", "points"])
+#: Punctuation that never changes a meaning; any other sign (">", "*", "#" ...) is asked about.
+HARMLESS_PUNCT = frozenset(".,;:!?'\"/()-–—…")
 FOREIGN = frozenset(LEXICON.pop("foreign"))  # function words of other languages
 _HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])|(?<=[A-Za-z])-(?=[0-9])")
 _TOKEN = re.compile(
@@ -64,30 +72,20 @@ def _key(phrase: str) -> tuple[str, ...]:
     return tuple(w.lower() for w, _ in _words(phrase))
 
 
-@dataclass(frozen=True)
-class Known:
-    """The values the CDP holds (from its terms, else the seed's), by field."""
-
-    countries: dict[str, int]
-    cities: dict[str, int]
-    tiers: dict[str, int]
-    categories: dict[str, int]
-    languages: dict[str, int]
-
-    @classmethod
-    def of(cls, terms: CdpTerms | None) -> Known:
-        if terms is not None:
-            return cls(terms.countries, terms.cities, terms.tiers, terms.categories, terms.languages)
-        return cls(
-            {c[0]: c[1] for c in COUNTRIES},
-            {city: 1 for c in COUNTRIES for city in c[3]},
-            dict(TIER_WEIGHTS),
-            {c[0]: c[1] for c in CATEGORIES},
-            {lang: 1 for c in COUNTRIES for lang, _ in c[2]},
-        )
+def _known(terms: CdpTerms | None) -> CdpTerms:
+    """The values the CDP holds, by field: its own terms, else the seed's."""
+    if terms is not None:
+        return terms
+    return CdpTerms(
+        countries={c[0]: c[1] for c in COUNTRIES},
+        cities={city: 1 for c in COUNTRIES for city in c[3]},
+        languages={lang: 1 for c in COUNTRIES for lang, _ in c[2]},
+        tiers=dict(TIER_WEIGHTS),
+        categories={c[0]: c[1] for c in CATEGORIES},
+    )
 
 
-def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
+def _phrases(known: CdpTerms) -> dict[tuple[str, ...], tuple[str, Any]]:
     table: dict[tuple[str, ...], tuple[str, Any]] = {}
     for code, (names, adjectives) in places.COUNTRIES.items():
         table.update({_key(n): ("country", code) for n in names})
@@ -105,7 +103,7 @@ def _phrases(known: Known) -> dict[tuple[str, ...], tuple[str, Any]]:
     return table
 
 
-def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
+def tokenize(text: str, known: CdpTerms, now: datetime | None = None) -> list[Tok]:
     """Longest phrase match against the lexicon; numbers become NUM, the rest WORD."""
     table = _phrases(known)
     raw = _words(text)
@@ -116,12 +114,8 @@ def tokenize(text: str, known: Known, now: datetime | None = None) -> list[Tok]:
         word, start = raw[i]
         for n in range(min(6, len(raw) - i), 0, -1):
             hit = table.get(tuple(low[i : i + n]))
-            if hit and not (
-                n == 1
-                and hit[0] == "country"
-                and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
-                and word.islower()
-            ):
+            lower_name = n == 1 and word.islower() and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
+            if hit and not (lower_name and hit[0] == "country"):  # "us", "chad": words, not countries
                 break
         else:
             hit, n = None, 1
@@ -187,6 +181,11 @@ def _fits(tok: Tok, alts: list[tuple[str | None, Any, str | None]]) -> bool:
     return False
 
 
+def _skippable(tok: Tok) -> bool:
+    """Filler words and harmless punctuation may sit between a pattern's elements."""
+    return tok.cls == "FILL" or (tok.cls == "PUNCT" and tok.val in HARMLESS_PUNCT)
+
+
 def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]], int] | None:
     groups: list[list[Tok]] = []
     j = i
@@ -194,7 +193,7 @@ def _match(toks: list[Tok], i: int, pattern: list[Any]) -> tuple[list[list[Tok]]
         group: list[Tok] = []
         while True:
             at = j
-            while k and at < len(toks) and toks[at].cls in ("FILL", "PUNCT") and not _fits(toks[at], alts):
+            while k and at < len(toks) and _skippable(toks[at]) and not _fits(toks[at], alts):
                 at += 1
             if at < len(toks) and _fits(toks[at], alts):
                 group.append(toks[at])
@@ -214,9 +213,10 @@ COMPILED = [[([_element(e) for e in p.split()], act) for p, act in stage] for st
 @dataclass
 class Context:
     now: datetime
-    known: Known
+    known: CdpTerms
     goal: str | None
     first: bool = False  # the rule matches at the start of the objective
+    clause: bool = False  # ... or at the start of a clause (after a comma, semicolon or colon)
 
     @property
     def today(self) -> date:
@@ -231,9 +231,11 @@ def interpret(toks: list[Tok], ctx: Context) -> list[Tok]:
             changed = False
             i = 0
             while i < len(toks):
+                before = [t for t in toks[:i] if t.cls != "FILL"]
+                ctx.first = not before
+                ctx.clause = ctx.first or before[-1].words in ([","], [";"], [":"])
                 for pattern, action in stage:
                     found = _match(toks, i, pattern)
-                    ctx.first = all(t.cls == "FILL" for t in toks[:i])
                     new = found and action(found[0], ctx)
                     if found and new:
                         new.words = [w for t in toks[i : found[1]] for w in t.words]
@@ -281,11 +283,8 @@ class Brief:
     @property
     def discount_pct(self) -> float | None:
         o = self.offer or {}
-        return (
-            o.get("value")
-            if o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent"
-            else None
-        )
+        percent_off = o.get("kind") in ("discount", "welcome", "winback") and o.get("unit") == "percent"
+        return o.get("value") if percent_off else None
 
     def audience_filter(self) -> dict[str, Any]:
         if not self.conditions:
@@ -319,29 +318,34 @@ def _at_send_hour(day: date, now: datetime) -> datetime:
     return max(datetime.combine(day, time(SEND_HOUR_UTC), tzinfo=UTC), now)
 
 
+#: How a reading names what its words mean, by piece (`v` is the piece's value).
+MEANINGS = {
+    "BUDGET": "budget {v[amount]:g} {v[currency]}",
+    "MONEY": "budget {v[v]:g} {v[unit]}",
+    "GOAL": "goal {v}",
+    "OCC": "occasion {v}",
+    "VALID": "offer valid until {v[date]}",
+    "WINDOW": "send on {v[from]}; offer valid until {v[to]}",
+    "NOW": "send now",
+    "TARGET": "upsell to tier {v}",
+    "GROWTH": "a growth goal: size a wider audience too",
+}
+
+
 def _meaning(t: Tok) -> str:
     v = t.val
-    return {
-        "COND": lambda: describe_filter(v),
-        "CHAN": lambda: (
-            (f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}")
-            + (" only" if v["only"] else "")
-        ),
-        "OFFER": lambda: (
-            f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else "")
-        ),
-        "BUDGET": lambda: f"budget {v['amount']:g} {v['currency'] or ''}".strip(),
-        "GOAL": lambda: f"goal {v}",
-        "OCC": lambda: f"occasion {v}",
-        "VALID": lambda: f"offer valid until {v['date']}",
-        "WINDOW": lambda: f"send on {v['from']}; offer valid until {v['to']}",
-        "SEND": lambda: f"send {'by' if v['by'] else 'on'} {v['date']}",
-        "NOW": lambda: "send now",
-        "CATEGORY": lambda: f"the campaign is about {', '.join(v) or 'these products'}",
-        "TARGET": lambda: f"upsell to tier {v}",
-        "GROWTH": lambda: "a growth goal: size a wider audience too",
-        "MONEY": lambda: f"budget {v['v']:g} {v['unit']}",
-    }.get(t.cls, lambda: t.cls)()
+    if t.cls == "COND":
+        return describe_filter(v)
+    if t.cls == "CHAN":
+        chans = f"not by {', '.join(v['off'])}" if v["off"] else f"channels {', '.join(v['on'])}"
+        return chans + (" only" if v["only"] else "")
+    if t.cls == "OFFER":
+        return f"offer {v['kind']}" + (f" {v['value']:g} {v['unit']}" if v["value"] is not None else "")
+    if t.cls == "SEND":
+        return f"send {'by' if v['by'] else 'on'} {v['date']}"
+    if t.cls == "CATEGORY":
+        return f"the campaign is about {', '.join(v) or 'these products'}"
+    return MEANINGS.get(t.cls, t.cls).format(v=v).replace(" None", "").strip()
 
 
 def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = None) -> Brief:
@@ -363,16 +367,13 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
             question="The objective is empty: say what the campaign should do and for whom, for example "
             "'win back lapsed premium customers in Germany by email with 15% off'."
         )
-    known = Known.of(terms)
+    known = _known(terms)
     toks = tokenize(text, known, now)
     refusal = next((t for t in toks if t.cls == "refusal"), None)
     if refusal is not None:
-        what = {"consent": "customers' consent", "spam": "consent and frequency caps"}.get(
-            refusal.val, f"the {refusal.val}"
-        )
         return Brief(
             objective=text,
-            refusal=f"I won't plan this: '{' '.join(refusal.words)}' asks to get around {what}. Every send "
+            refusal=f"I won't plan this: '{' '.join(refusal.words)}' asks to get around {refusal.val}. Every send "
             "passes the contact policy (consent, frequency caps, suppressions); no plan can switch it off.",
         )
     words = [t for t in toks if t.cls in ("WORD", "FILL")]
@@ -392,19 +393,30 @@ def read(text: str, *, terms: CdpTerms | None = None, now: datetime | None = Non
     return _assemble(Brief(objective=text), interpret(toks, ctx), ctx)
 
 
-def _ask_unused(brief: Brief, unused: list[Tok], known: Known) -> str:
+def _near(word: str, vocab: dict[str, str]) -> list[str]:
+    """The known words nearest to a typo: all that are equally near ("Frence": French or France), or
+    one with two letters swapped ("tyos": toys)."""
+    scored = [(difflib.SequenceMatcher(None, word, w).ratio(), w) for w in vocab]
+    best = max((r for r, _ in scored if r >= 0.8), default=None)
+    if best is not None:
+        return [w for r, w in scored if r == best][:2]
+    swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return [w for w in vocab if w in swapped][:1]
+
+
+def _ask_unused(brief: Brief, unused: list[Tok], known: CdpTerms) -> str:
     """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
     vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
-    vocab |= {n: n.title() for code, (names, _) in places.COUNTRIES.items() for n in names}
+    vocab |= {n: n.title() for names, adjectives in places.COUNTRIES.values() for n in [*names, *adjectives]}
     vocab |= {c.lower(): c for c in known.cities} | {c: c for c in [*known.categories, *known.tiers]}
     parts = []
     distinct = list({" ".join(t.words): t for t in unused}.values())
     for t in distinct[:8]:
         said = " ".join(t.words)
-        near = difflib.get_close_matches(said.lower(), vocab, n=1, cutoff=0.8) if t.cls == "WORD" else []
-        near = [vocab[n] for n in near if n != said.lower()]
+        near = _near(said.lower(), vocab) if t.cls == "WORD" else []
+        near = list(dict.fromkeys(vocab[n] for n in near if n != said.lower()))
         near = [f"{said} off"] if t.cls == "PCT" else near
-        parts.append(f"'{said}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+        parts.append(f"'{said}'" + (f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""))
     if len(distinct) > 8:
         parts.append(f"{len(distinct) - 8} more")
     shown = brief.objective if len(brief.objective) <= 300 else brief.objective[:299] + "…"
@@ -426,7 +438,17 @@ def _leaves(node: dict[str, Any], negated: bool = False):
         yield node
 
 
-def _absent(brief: Brief, known: Known) -> str | None:
+#: How a question names the values of each field the CDP may lack.
+ABSENT_WHAT = {
+    "country": "customers in",
+    "city": "customers in",
+    "tier": "customers in the tier",
+    "language": "customers speaking",
+    "favorite_category": "the product category",
+}
+
+
+def _absent(brief: Brief, known: CdpTerms) -> str | None:
     """A question when the audience names a country, city, tier, category or language the CDP lacks."""
     have = {
         "country": known.countries,
@@ -435,28 +457,39 @@ def _absent(brief: Brief, known: Known) -> str | None:
         "favorite_category": known.categories,
         "language": known.languages,
     }
-    cats = [c for c in brief.categories if c not in known.categories]
-    for node in [n for c in brief.conditions for n in _leaves(c)] + [
-        {"field": "favorite_category", "op": "eq", "value": c} for c in cats
-    ]:
+    cats = [{"field": "favorite_category", "op": "eq", "value": c} for c in brief.categories]
+    for node in [n for c in brief.conditions for n in _leaves(c)] + cats:
         values = have.get(node["field"])
         if values is None or node["op"] not in ("eq", "in"):
             continue
-        for v in node["value"] if node["op"] == "in" else [node["value"]]:
-            if v not in values:
-                name = places.COUNTRY_DISPLAY.get(v, v) if node["field"] == "country" else v
-                listed = sorted(values, key=lambda k: -values[k])[:12]
-                shown = [
-                    places.COUNTRY_DISPLAY.get(k, k) if node["field"] == "country" else k for k in listed
-                ]
-                what = {
-                    "country": "customers in",
-                    "city": "customers in",
-                    "tier": "customers in the tier",
-                    "language": "customers speaking",
-                    "favorite_category": "the product category",
-                }[node["field"]]
-                return f"The CDP has no {what} {name}; it has {what} {', '.join(shown) or 'nothing yet'}. Which did you mean?"
+        for v in [v for v in _values(node) if v not in values]:
+            name = places.COUNTRY_DISPLAY if node["field"] == "country" else {}
+            listed = ", ".join(name.get(k, k) for k in sorted(values, key=lambda k: -values[k])[:12])
+            what = ABSENT_WHAT[node["field"]]
+            return (
+                f"The CDP has no {what} {name.get(v, v)}; it has {what} {listed or 'nothing yet'}. "
+                "Which did you mean?"
+            )
+    return None
+
+
+def _clash(conditions: list[dict[str, Any]]) -> tuple[str, str, str] | None:
+    """Two audience words no customer can both match ("VIPs in Germany and premium customers in
+    Spain": tier vip and tier premium; lapsed and new), as (field, one value, the other)."""
+    segments = {c["segment"] for c in conditions if "segment" in c}
+    for pair in DISJOINT_SEGMENTS:
+        if pair <= segments:
+            one, other = sorted(pair)
+            return "segment", one, other
+    seen: dict[str, set[Any]] = {}
+    for c in conditions:
+        if c.get("op") not in ("eq", "in") or c["field"] not in ONE_VALUE_FIELDS:
+            continue
+        values = set(c["value"] if c["op"] == "in" else [c["value"]])
+        before = seen.setdefault(c["field"], values)
+        if not before & values:
+            return c["field"], " or ".join(sorted(map(str, before))), " or ".join(sorted(map(str, values)))
+        seen[c["field"]] = before & values
     return None
 
 
@@ -469,7 +502,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     defined: list[dict[str, Any]] = []
     for t in toks:
         if (
-            t.cls in ("FILL", "PUNCT")
+            _skippable(t)
             or (t.cls == "cue" and t.val in IGNORABLE_CUES)
             or (t.cls == "buyer" and t.val == "buyers")
         ):
@@ -519,17 +552,17 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         ]
     if len(distinct) > 1:
         second = next(g for g in goals if g.val == distinct[1]).info["start"]
-        first, rest = (
-            brief.objective[:second]
-            .rstrip(" ,;")
-            .removesuffix(" then")
-            .removesuffix(" also")
-            .removesuffix(" and")
-            .rstrip(" ,;"),
-            brief.objective[second:],
-        )
+        first = re.sub(r"(?:[ ,;]*\b(?:then|also|and))*[ ,;]*$", "", brief.objective[:second])
+        rest = brief.objective[second:]
         brief.question = (
             f"This describes two campaigns: (1) {first.strip()} (2) {rest.strip()}; run them one at a time."
+        )
+        return brief
+    clash = _clash(brief.conditions)  # ("tier", "premium", "vip"): no customer has both
+    if clash:
+        brief.question = (
+            f"No customer has {clash[0]} both {clash[1]} and {clash[2]}: is this one campaign for either "
+            "group, or two campaigns (one per group)?"
         )
         return brief
     if unused:
@@ -548,6 +581,15 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
     if offers:
         kinds = [o for o in offers if o["value"] is None or o["kind"] != "discount"]
         amounts = [o for o in offers if o["value"] is not None]
+        said = [" ".join(t.words) for t in toks if t.cls == "OFFER"]
+        if len({(o["value"], o["unit"]) for o in amounts}) > 1 or (
+            kinds and kinds[0]["kind"] in NO_AMOUNT_OFFERS and amounts and amounts[0] is not kinds[0]
+        ):
+            brief.question = (
+                f"A campaign carries one offer, and the objective names several ({', '.join(said)}): "
+                "which one should it be?"
+            )
+            return brief
         offer = dict(kinds[0] if kinds else amounts[0])
         if amounts and offer["value"] is None:
             offer.update(value=amounts[0]["value"], unit=amounts[0]["unit"])
@@ -561,7 +603,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         if brief.goal == "win-back" and not fields_used & {"days_since_purchase", "orders_count"}:
             brief.conditions.append({"segment": "lapsed"})
             brief.readings.append(("win back", "no audience words: lapsed customers"))
-        elif brief.goal == "welcome" and "days_since_signup" not in fields_used:
+        elif brief.goal == "welcome" and not fields_used & {"days_since_signup", "orders_count"}:
             brief.conditions.append({"segment": "new"})
             brief.readings.append(("welcome", "no audience words: new customers"))
     if brief.goal is None and not (brief.conditions or brief.offer or brief.occasion):

@@ -67,8 +67,19 @@ def _top(value: Any) -> float:
     return max(value) if isinstance(value, list) else value
 
 
-def C(t: Tok, node: dict[str, Any], key: str, src: str = "", meaning: str = "") -> Tok:
-    return Tok("COND", node, t.words, key=key, info={"src": src, "meaning": meaning})
+def C(node: dict[str, Any], key: str, src: str = "") -> Tok:
+    """An audience condition; `key` groups conditions a list may merge ("Germany or France")."""
+    return Tok("COND", node, [], key=key, info={"src": src})
+
+
+def _eq(field: str, value: Any, src: str = "") -> Tok:
+    return C({"field": field, "op": "eq", "value": value}, field, src)
+
+
+def _one(g: list[list[Tok]], *classes: str, default: Any = StopIteration) -> Any:
+    """The first matched token of one of these classes (or `default`)."""
+    found = (t for grp in g for t in grp if t.cls in classes)
+    return next(found) if default is StopIteration else next(found, default)
 
 
 def q(op: str, a: Tok, b: Tok | None = None) -> dict[str, Any]:
@@ -81,32 +92,26 @@ def q(op: str, a: Tok, b: Tok | None = None) -> dict[str, Any]:
     return {"v": [lo, vb["v"]], "unit": unit, "factor": vb["factor"], "op": "between"}
 
 
+def _offer(kind: str, value: float | None = None, unit: str | None = None, category: Any = None) -> Tok:
+    return Tok("OFFER", {"kind": kind, "value": value, "unit": unit, "category": category}, [])
+
+
 # ---------------------------------------------------------------------------------------- actions
 
 
 def money(g, ctx):
-    cur, num = (g[0][0], g[1][0]) if g[0][0].cls == "currency" else (g[1][0], g[0][0])
-    return Tok("MONEY", {"v": num.val, "unit": cur.val, "factor": 1}, [])
-
-
-def pct(g, ctx):
-    return Tok("PCT", {"v": g[0][0].val, "unit": "percent", "factor": 1}, [])
+    return Tok("MONEY", {"v": _one(g, "NUM").val, "unit": _one(g, "currency").val, "factor": 1}, [])
 
 
 def span(g, ctx):
-    n, unit = g[0][0], g[1][0]
-    return Tok("SPAN", {"v": n.val * unit.val, "unit": "days", "factor": unit.val}, [])
-
-
-def span_cmp(g, ctx):
-    n, unit = g[0][0], g[2][0]
-    return Tok("Q", {"v": n.val * unit.val, "unit": "days", "factor": unit.val, "op": g[1][0].val}, [])
+    """'3 weeks' (SPAN, in days), or '3 weeks or more' (a comparison)."""
+    n, unit, cmp = _one(g, "NUM"), _one(g, "unit"), _one(g, "cmp_after", default=None)
+    val = {"v": n.val * unit.val, "unit": "days", "factor": unit.val}
+    return Tok("Q", {**val, "op": cmp.val}, []) if cmp else Tok("SPAN", val, [])
 
 
 def day_month(g, ctx):
-    toks = [t for grp in g for t in grp]
-    m = next(t.val for t in toks if t.cls == "month")
-    d = next(t.val for t in toks if t.cls == "NUM")
+    m, d = _one(g, "month").val, _one(g, "NUM").val
     if not (isinstance(d, int) and 1 <= d <= 31):
         return None
     try:
@@ -118,44 +123,42 @@ def day_month(g, ctx):
 
 def weekday(g, ctx):
     wd = g[-1][0].val
-    return Tok("DATE", ctx.today + timedelta(days=(wd - ctx.today.weekday() - 1) % 7 + 1), [])
+    when = ctx.today + timedelta(days=(wd - ctx.today.weekday() - 1) % 7 + 1)
+    return Tok("DATE", when, [], info={"weekday": wd})
 
 
-def tomorrow(g, ctx):
-    return Tok("DATE", ctx.today + timedelta(days=1), [])
+def weekday_date(g, ctx):
+    """'Friday, December 4': the date, when it is that weekday; otherwise the words are asked about."""
+    day, when = g[0][0], g[-1][0]
+    if "weekday" not in day.info or not isinstance(when.val, date):
+        return None
+    if when.val.weekday() != day.info["weekday"]:
+        return Tok("WORD", None, [])
+    return Tok("DATE", when.val, [])
+
+
+def month_end(g, ctx):
+    nxt = (ctx.today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return Tok("DATE", nxt - timedelta(days=1), [])
 
 
 def between(g, ctx):
-    return Tok("Q", q("between", g[1][0], g[3][0]), [])
+    """'between 2 and 5', 'from 2 to 5', '2-5', '2 to 5 orders'."""
+    return Tok("Q", q("between", *[grp[0] for grp in g if grp and grp[0].cls in AMT.split("|")]), [])
 
 
-def dash_range(g, ctx):
-    return Tok("Q", q("between", g[0][0], g[2][0]), [])
-
-
-def cmp_before(g, ctx):
-    return Tok("Q", q(g[0][0].val, g[1][0]), [])
-
-
-def cmp_after(g, ctx):
-    return Tok("Q", q(g[1][0].val, g[0][0]), [])
+def compare(g, ctx):
+    """'more than 5', '5 or more'."""
+    return Tok("Q", q(_one(g, "cmp", "cmp_after").val, _one(g, *AMT.split("|"))), [])
 
 
 def within(g, ctx):
-    n = g[1][0].val["v"] if g[1] and g[1][0].cls == "SPAN" else g[1][0].val
+    n = g[1][0].val["v"] if g[1][0].cls == "SPAN" else g[1][0].val
     return Tok("WITHIN", {"v": n, "unit": "days", "factor": 1}, [])
 
 
-def within_unit(g, ctx):
-    return Tok("WITHIN", {"v": g[1][0].val, "unit": "days", "factor": 1}, [])
-
-
-def cats(g, ctx):
-    return Tok("cat", g[0][0].val + g[2][0].val, [])
-
-
 def budget(g, ctx):
-    amt = next(t for grp in g for t in grp if t.cls in ("MONEY", "NUM", "Q"))
+    amt = _one(g, "MONEY", "NUM", "Q")
     v = _v(amt) if amt.cls != "Q" else amt.val
     if isinstance(v["v"], list) or v.get("op", "lte") not in ("lte", "eq"):
         return None
@@ -163,147 +166,112 @@ def budget(g, ctx):
 
 
 def spend_budget(g, ctx):
-    """'spend up to 800 dollars re-engaging ...': an objective that starts with spending sets a budget."""
+    """'spend up to 800 dollars re-engaging ...', '..., spend at most 1500 dollars': a clause that
+    starts with spending money sets a budget ("customers who spent over 500" is an audience)."""
     money = g[1][0].cls == "MONEY" or g[1][0].val.get("unit") not in (None, "days", "percent")
-    return budget(g, ctx) if ctx.first and money else None
+    verb = ctx.first or (ctx.clause and g[0][0].words[0].lower() == "spend")
+    return budget(g, ctx) if verb and money else None
 
 
 def offer_amount(g, ctx):
-    amt = next(t for grp in g for t in grp if t.cls in ("PCT", "MONEY"))
-    kind = next((t.val for grp in g for t in grp if t.cls == "offer"), "discount")
-    cat = next((t.val for grp in g for t in grp if t.cls == "cat"), None)
-    unit = amt.val["unit"]
-    return Tok(
-        "OFFER", {"kind": kind, "value": float(amt.val["v"]), "unit": unit, "category": cat and cat[0]}, []
-    )
-
-
-def offer_points(g, ctx):
-    return Tok(
-        "OFFER", {"kind": "points", "value": float(g[0][0].val), "unit": "points", "category": None}, []
-    )
+    amt, cat = _one(g, "PCT", "MONEY"), _one(g, "cat", default=None)
+    kind = _one(g, "offer", default=None)
+    return _offer(kind.val if kind else "discount", float(amt.val["v"]), amt.val["unit"], cat and cat.val[0])
 
 
 def offer_word(g, ctx):
     t = g[0][0]
     value = 2.0 if t.val == "bundle" and t.words[0][:1].isdigit() else None
-    if t.val == "points" and "double" in " ".join(t.words).lower():
-        value = 2.0
-    unit = {"bundle": "items", "points": "points"}.get(t.val) if value else None
-    return Tok("OFFER", {"kind": t.val, "value": value, "unit": unit, "category": None}, [])
-
-
-def plain_discount(g, ctx):
-    return Tok("OFFER", {"kind": "discount", "value": None, "unit": None, "category": None}, [])
+    times = {"double": 2.0, "triple": 3.0}
+    if t.val == "points" and t.words[0].lower() in times:
+        value = times[t.words[0].lower()]
+    return _offer(t.val, value, {"bundle": "items", "points": "points"}.get(t.val) if value else None)
 
 
 def measure(g, ctx):
-    m = next(t for grp in g for t in grp if t.cls == "measure")
-    amt = next(t for grp in g for t in grp if t.cls in ("Q", "NUM", "MONEY", "PCT"))
+    m, amt = _one(g, "measure"), _one(g, "Q", "NUM", "MONEY", "PCT")
     qv = amt.val if amt.cls == "Q" else {**_v(amt), "op": "eq" if m.val in INT_FIELDS else "gte"}
     if m.val == "orders_count" and qv.get("unit") not in (None, "days"):
         return None
-    return C(m, cond(m.val, qv), m.val, meaning=f"{m.val} {qv['op']} {qv['v']}")
+    return C(cond(m.val, qv), m.val)
+
+
+def _ago(amt: Tok) -> dict[str, Any]:
+    """An amount of time ago: '60 days' means at least 60 days; a comparison keeps its own op."""
+    return amt.val if amt.cls == "Q" else {**amt.val, "op": "gte"}
 
 
 def not_within(g, ctx):
     """'haven't purchased in 60 days', 'no purchase for 30-60 days': the last one is that long ago."""
-    act, amt = g[1][0], g[-1][0]
-    if act.val not in ("purchase", "orders_count"):
+    qv = _ago(g[-1][0])
+    if g[1][0].val not in ("purchase", "orders_count") or qv["op"] in ("lt", "lte"):
         return None
-    qv = amt.val if amt.cls == "Q" else {**amt.val, "op": "gte"}
-    if qv["op"] in ("lt", "lte"):
-        return None
-    return C(act, cond("days_since_purchase", qv), "days_since_purchase")
+    return C(cond("days_since_purchase", qv), "days_since_purchase")
 
 
 def act_within(g, ctx):
-    act, amt = g[0][0], g[-1][0]
-    return C(act, cond(ACT_FIELD[act.val], {**amt.val, "op": "lte"}), ACT_FIELD[act.val])
+    field = ACT_FIELD[g[0][0].val]
+    return C(cond(field, {**g[-1][0].val, "op": "lte"}), field)
 
 
 def act_ago(g, ctx):
-    act, amt = g[0][0], g[1][0]
-    qv = amt.val if amt.cls == "Q" else {**amt.val, "op": "gte"}
-    return C(act, cond(ACT_FIELD[act.val], qv), ACT_FIELD[act.val])
+    field = ACT_FIELD[g[0][0].val]
+    return C(cond(field, _ago(g[1][0])), field)
 
 
 def inactive_for(g, ctx):
     if g[0][0].val != "lapsed":
         return None
-    amt = g[-1][0]
-    qv = amt.val if amt.cls == "Q" else {**amt.val, "op": "gte"}
-    return C(g[0][0], cond("days_since_purchase", qv), "days_since_purchase", src="segment")
+    return C(cond("days_since_purchase", _ago(g[-1][0])), "days_since_purchase", src="segment")
 
 
 def never_bought(g, ctx):
     if g[1][0].val not in ("purchase", "orders_count"):
         return None
-    return C(g[1][0], {"field": "orders_count", "op": "eq", "value": 0}, "orders_count")
+    return _eq("orders_count", 0)
 
 
 def complained(g, ctx):
     if g[0][0].val != "complaint":
         return None
-    return C(g[0][0], {"field": "last_complaint_at", "op": "is_null", "value": False}, "complaint")
-
-
-def flag(g, ctx):
-    return C(g[0][0], {"field": g[0][0].val, "op": "eq", "value": 1}, g[0][0].val)
-
-
-def segment(g, ctx):
-    return C(g[0][0], {"segment": g[0][0].val}, "segment", src="segment")
+    return C({"field": "last_complaint_at", "op": "is_null", "value": False}, "complaint")
 
 
 def tier(g, ctx):
-    t = next(t for grp in g for t in grp if t.cls == "tier")
+    t = _one(g, "tier")
     if g[0] and g[0][0].words == ["to"]:
         return Tok("TARGET", t.val, []) if ctx.goal == "upsell" else None
-    return C(t, {"field": "tier", "op": "eq", "value": t.val}, "tier", src="tier")
+    return _eq("tier", t.val, src="tier")
 
 
 def place(g, ctx):
     t = g[-1][0]
-    field = {"country": "country", "nation": "country", "city": "city"}[t.cls]
-    return C(t, {"field": field, "op": "eq", "value": t.val}, field, src=t.cls)
+    return _eq("city" if t.cls == "city" else "country", t.val, src=t.cls)
 
 
 def region(g, ctx):
     codes = [c for c in g[0][0].val.split() if c in ctx.known.countries] or g[0][0].val.split()
-    return C(g[0][0], {"field": "country", "op": "in", "value": codes}, "country")
-
-
-def language(g, ctx):
-    return C(g[0][0], {"field": "language", "op": "eq", "value": g[0][0].val}, "language")
+    return C({"field": "country", "op": "in", "value": codes}, "country")
 
 
 def fav_category(g, ctx):
-    values = next(t.val for grp in g for t in grp if t.cls == "cat")
-    node = {"field": "favorite_category", "op": "eq" if len(values) == 1 else "in"}
-    return C(g[0][0], {**node, "value": values[0] if len(values) == 1 else values}, "favorite_category")
+    values = _one(g, "cat").val
+    if len(values) == 1:
+        return _eq("favorite_category", values[0])
+    return C({"field": "favorite_category", "op": "in", "value": values}, "favorite_category")
 
 
 def product(g, ctx):
-    found = [t.val for grp in g for t in grp if t.cls == "cat"]
-    return Tok("CATEGORY", found[0] if found else [], [])
-
-
-def campaign_category(g, ctx):
-    return Tok("CATEGORY", g[0][0].val, [])
+    found = _one(g, "cat", default=None)
+    return Tok("CATEGORY", found.val if found else [], [])
 
 
 def channel(g, ctx):
-    ch = next(t for grp in g for t in grp if t.cls == "channel")
+    ch = _one(g, "channel")
     cues = {t.val for grp in g for t in grp if t.cls == "cue"}
+    neg = "neg" in cues
     return Tok(
-        "CHAN",
-        {
-            "on": [] if "neg" in cues else [ch.val],
-            "off": [ch.val] if "neg" in cues else [],
-            "only": "only" in cues,
-        },
-        [],
+        "CHAN", {"on": [] if neg else [ch.val], "off": [ch.val] if neg else [], "only": "only" in cues}, []
     )
 
 
@@ -315,30 +283,15 @@ def chan_list(g, ctx):
 
 
 def keep(cls):
-    def make(g, ctx):
-        t = g[0][0]
-        return Tok(cls, t.val, [])
-
-    return make
+    return lambda g, ctx: Tok(cls, g[0][0].val, [])
 
 
 def dated(cls):
     def make(g, ctx):
-        d = g[-1][0]
         by = any(t.words == ["by"] for grp in g for t in grp)
-        return Tok(cls, {"date": d.val, "by": by}, [])
+        return Tok(cls, {"date": g[-1][0].val, "by": by}, [])
 
     return make
-
-
-def window(g, ctx):
-    """'10% off from December 1 to December 10': sent on the first day, valid until the last."""
-    return Tok("WINDOW", {"from": g[1][0].val, "to": g[3][0].val}, [])
-
-
-def valid_for(g, ctx):
-    """'valid for 7 days': the offer's last day, counted from today."""
-    return Tok("VALID", {"date": ctx.today + timedelta(days=g[1][0].val["v"]), "by": False}, [])
 
 
 def define(g, ctx):
@@ -347,23 +300,20 @@ def define(g, ctx):
     if word.cls != "WORD" and word.info.get("src") not in ("segment", "tier"):
         return None
     node = parts[0].val if len(parts) == 1 else {"all": [p.val for p in parts]}
-    defines = (
-        [word.val] if word.cls == "COND" else []
-    )  # a word of the marketer's own ("whales") defines itself
+    # a word of the marketer's own ("whales") defines itself
+    defines = [word.val] if word.cls == "COND" else []
     return Tok("COND", node, [], key=parts[0].key, info={"src": "definition", "defines": defines})
 
 
 def merge(g, ctx):
     a, b = g[0][0], g[2][0]
-    if a.key != b.key or a.key in ("segment_def",) or "not" in a.val or "not" in b.val:
+    if a.key != b.key or "not" in a.val or "not" in b.val:
         return None
     if a.key == "segment" or a.val.get("op") not in ("eq", "in") or b.val.get("op") not in ("eq", "in"):
         items = (a.val.get("any") or [a.val]) + (b.val.get("any") or [b.val])
         return Tok("COND", {"any": items}, [], key=a.key, info=a.info)
-    values = [*_values(a.val), *_values(b.val)]
-    return Tok(
-        "COND", {"field": a.val["field"], "op": "in", "value": list(dict.fromkeys(values))}, [], key=a.key
-    )
+    values = list(dict.fromkeys([*_values(a.val), *_values(b.val)]))
+    return Tok("COND", {"field": a.val["field"], "op": "in", "value": values}, [], key=a.key)
 
 
 def _values(node: dict[str, Any]) -> list[Any]:
@@ -386,27 +336,28 @@ def negate(g, ctx):
 
 STAGES: list[list[tuple[str, Any]]] = [
     [  # amounts and dates
-        ("cue:neg cue:neg", lambda g, ctx: Tok("cue", "neg", [])),  # "but exclude", "but not"
+        ("cue:neg cue:neg", keep("cue")),  # "but exclude", "but not"
         ("currency NUM", money),
         ("NUM currency", money),
-        ("NUM cue:pct", pct),
-        ("NUM cmp_after unit", span_cmp),
+        ("NUM cue:pct", lambda g, ctx: Tok("PCT", {"v": g[0][0].val, "unit": "percent", "factor": 1}, [])),
+        ("NUM cmp_after unit", span),
         ("NUM unit", span),
         ("month NUM", day_month),
         ("NUM cue:of? month", day_month),
         ("cue:next? weekday", weekday),
-        ("cue:tomorrow", tomorrow),
-        ("cat cue:list cat", cats),
+        ("cue:tomorrow", lambda g, ctx: Tok("DATE", ctx.today + timedelta(days=1), [])),
+        ("cue:month_end", month_end),
+        ("cat cue:list cat", lambda g, ctx: Tok("cat", g[0][0].val + g[2][0].val, [])),
     ],
     [  # comparisons and ranges
+        ("DATE ','? DATE", weekday_date),
         (f"cue:between {AMT} 'and' {AMT}", between),
         (f"cue:from {AMT} cue:to {AMT}", between),
-        (f"{AMT} cue:dash {AMT}", dash_range),
-        (f"NUM|SPAN cue:to {AMT}", dash_range),
-        (f"cmp {AMT}", cmp_before),
-        (f"{AMT} cmp_after", cmp_after),
-        ("cue:within SPAN", within),
-        ("cue:within unit", within_unit),
+        (f"{AMT} cue:dash {AMT}", between),
+        (f"NUM|SPAN cue:to {AMT}", between),
+        (f"cmp {AMT}", compare),
+        (f"{AMT} cmp_after", compare),
+        ("cue:within SPAN|unit", within),
     ],
     [  # meanings
         ("cue:budget cue:of? MONEY|NUM", budget),
@@ -418,38 +369,35 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("PCT|MONEY offer cue:off|cue:discount? cue:on? cat?", offer_amount),
         ("cue:save PCT|MONEY", offer_amount),
         ("cue:discount cue:of PCT|MONEY", offer_amount),
-        ("NUM offer:points", offer_points),
+        ("NUM offer:points", lambda g, ctx: _offer("points", float(g[0][0].val), "points")),
         ("offer", offer_word),
-        ("cue:discount", plain_discount),
+        ("cue:discount", lambda g, ctx: _offer("discount")),
         ("measure cue:of? Q|NUM|MONEY|PCT", measure),
         ("Q|MONEY measure", measure),
         ("NUM measure:orders_count", measure),
         ("cue:neg act|measure:orders_count 'in'|cue:for|cue:within? SPAN|Q|WITHIN", not_within),
         ("cue:neg measure:orders_count", never_bought),
-        ("act WITHIN", act_within),
-        ("act 'in' WITHIN", act_within),
+        ("act 'in'? WITHIN", act_within),
         ("act Q|SPAN cue:ago", act_ago),
         ("segment cue:for SPAN|Q", inactive_for),
         ("cue:neg act", never_bought),
         ("act", complained),
-        ("flag", flag),
+        ("flag", lambda g, ctx: _eq(g[0][0].val, 1)),
         ("segment:new cat? product", product),
         ("segment:new cat", product),
-        ("segment", segment),
+        ("segment", lambda g, ctx: C({"segment": g[0][0].val}, "segment", src="segment")),
         ("cue:to tier cue:tier?", tier),
         ("tier cue:tier?", tier),
         ("cue:tier tier", tier),
-        ("country", place),
-        ("nation", place),
-        ("city", place),
+        ("country|nation|city", place),
         ("region", region),
-        ("language", language),
+        ("language", lambda g, ctx: _eq("language", g[0][0].val)),
         ("cat buyer:buyers", fav_category),
         ("buyer:buy|buyer:fav cat", fav_category),
         ("buyer:buyers cue:of cat", fav_category),
         ("act:purchase cat", fav_category),
         ("cue:of cat", fav_category),
-        ("cat product?", campaign_category),
+        ("cat product?", keep("CATEGORY")),
         ("product", product),
         ("channel cue:only", channel),
         ("cue:only cue:by? channel", channel),
@@ -458,9 +406,18 @@ STAGES: list[list[tuple[str, Any]]] = [
         ("goal", keep("GOAL")),
         ("growth", keep("GROWTH")),
         ("occasion", keep("OCC")),
-        ("cue:from DATE cue:to|cue:valid DATE", window),
+        (
+            "cue:from DATE cue:to|cue:valid DATE",
+            lambda g, ctx: Tok("WINDOW", {"from": g[1][0].val, "to": g[3][0].val}, []),
+        ),
         ("cue:valid cue:on? DATE", dated("VALID")),
-        ("cue:valid SPAN", valid_for),
+        # "valid for 7 days": the offer's last day, counted from today
+        (
+            "cue:valid SPAN",
+            lambda g, ctx: Tok(
+                "VALID", {"date": ctx.today + timedelta(days=g[1][0].val["v"]), "by": False}, []
+            ),
+        ),
         ("cue:by DATE", dated("SEND")),
         ("cue:send|cue:on|cue:next? cue:on|cue:for? DATE", dated("SEND")),
         ("cue:today", keep("NOW")),

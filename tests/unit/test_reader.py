@@ -64,6 +64,10 @@ AUDIENCES = [
     ("retain customers with a churn risk above 80%", "churn_risk > 0.8"),
     ("retain customers who spent under 50 euros", "lifetime_value < 50"),
     ("welcome customers who joined more than a year ago", "days_since_signup > 365"),
+    ("retain customers with > 6 orders", "orders_count > 6"),
+    ("retain customers with >= 6 orders", "orders_count >= 6"),
+    ("retain customers with churn risk 0.4–0.6", "churn_risk BETWEEN 0.4 AND 0.6"),
+    ("welcome customers with no orders", "orders_count = 0"),
     # user definitions replace the built-in word
     ("retain big spenders (customers who spent over 500)", "lifetime_value > 500"),
     ("win back lapsed = no purchase in 60 days", "days_since_purchase >= 60"),
@@ -135,6 +139,7 @@ def test_offers_are_typed_and_never_a_budget(objective, kind, value, unit):
         ("retain at-risk customers, 500 EUR budget", 500, "EUR"),
         ("retain at-risk customers with a $3,000 budget", 3000, "USD"),
         ("retain at-risk customers, budget 5k GBP", 5000, "GBP"),
+        ("win back lapsed VIPs, spend at most 1500 dollars", 1500, "USD"),
     ],
 )
 def test_budgets_are_not_offers(objective, amount, currency):
@@ -156,6 +161,8 @@ def test_budgets_are_not_offers(objective, amount, currency):
         ("send on December 3 to loyal customers", "2026-12-03", None),
         ("retain loyal customers with 10% off from December 1 to December 10", "2026-12-01", "2026-12-10"),
         ("retain loyal customers with 10% off valid for 7 days", None, "2026-12-01"),
+        ("retain loyal customers with 15% off, ends on Friday, December 4", None, "2026-12-04"),
+        ("retain loyal customers with 10% off valid until the end of the month", None, "2026-11-30"),
     ],
 )
 def test_offer_validity_is_never_the_send_time(objective, send, valid):
@@ -201,6 +208,12 @@ QUESTIONS = [
     ("asdf qwerty", ["goal"]),
     ("Starte eine Weihnachtskampagne für gefährdete Premiumkunden", ["English"]),
     ("", ["empty"]),
+    ("retain loyal customers with > 6 * orders", ["'*'"]),
+    ("email VIPs on Friday, December 5", ["'Friday , December 5'"]),
+    ("email VIPs in Germany and premium customers in Germany", ["two campaigns"]),
+    ("10% off and free shipping for loyal customers", ["one offer", "free shipping"]),
+    ("10% off or $5 off for loyal customers", ["one offer"]),
+    ("retain loyal customers in Frence", ["did you mean 'France' or 'French'?"]),
 ]
 
 
