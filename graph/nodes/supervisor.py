@@ -27,11 +27,10 @@ from graph.understanding import (
     check_interpretation,
     code_warnings,
     derived_interpretation,
-    filter_problems,
     merge_warnings,
     question_for,
 )
-from llm.loader import SCRIPTED, load_chat_model
+from llm.loader import load_chat_model
 from prompts import load_prompt
 
 MAX_OBJECTIVE_CHARS = 4000
@@ -54,14 +53,9 @@ def _stop(status: str, text: str, calls: int, interpretation: Interpretation | N
     return Command(goto="synthesize", update=update)
 
 
-def understanding_problems(objective: str, plan: Plan, terms: CdpTerms, model_name: str) -> list[Problem]:
-    """Code's check of what the plan says it understood (see `graph.understanding`).
-
-    The offline model's own reader accounts for every token it consumes; a plan of it that carries no
-    interpretation is read back from its campaign and audience task, so the CDP checks still apply."""
-    offline = model_name == SCRIPTED or model_name.startswith(f"{SCRIPTED}/")
-    if plan.interpretation is None and offline:
-        return filter_problems(derived_interpretation(plan).audience.filter, terms)
+def understanding_problems(objective: str, plan: Plan, terms: CdpTerms) -> list[Problem]:
+    """Code's check of what the plan says it understood (see `graph.understanding`), the same for
+    every model: the offline one's reader states its interpretation like any other."""
     return check_interpretation(objective, plan.interpretation, terms, clock.now())
 
 
@@ -218,7 +212,7 @@ def supervisor(
         plan = candidate
         if plan.question or plan.refusal:
             break
-        problems = understanding_problems(seen_objective, plan, terms, ctx.model)
+        problems = understanding_problems(seen_objective, plan, terms)
         repairs = [p.message for p in problems if p.repair]
         if not repairs or attempt == 2:
             break

@@ -74,5 +74,6 @@ def measured_run(tmp_path_factory) -> FinishedRun:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory) -> FinishedRun:
-    """An objective carrying markup: the page must show it as text."""
-    return run_objective(tmp_path_factory.mktemp("hostile"), HOSTILE_OBJECTIVE, "report-hostile")
+    """An objective carrying markup: the page must show it as text. The planner does not know the
+    markup's words, so the run asks about them (exit 3) and its page quotes the objective."""
+    return run_objective(tmp_path_factory.mktemp("hostile"), HOSTILE_OBJECTIVE, "report-hostile", exit_code=3)
