@@ -73,6 +73,7 @@ decision, or without granted consent for its channel at insert time, whoever wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Iterator
@@ -304,8 +305,8 @@ def local_timezone(country: str | None, city: str | None = None) -> ZoneInfo:
     """
     zones = customer_zones(country, city)
     if len(zones) == 1:
-        return ZoneInfo(zones[0])
-    return ZoneInfo(COUNTRY_TIMEZONES.get((country or "").strip().upper(), "UTC"))
+        return zone_info(zones[0])
+    return zone_info(COUNTRY_TIMEZONES.get((country or "").strip().upper(), "UTC"))
 
 
 def customer_zones(country: str | None, city: str | None = None) -> tuple[str, ...]:
@@ -334,7 +335,7 @@ def quiet_zone(when: datetime, zones: tuple[str, ...], policy: ContactPolicy) ->
     """The first of `zones` (every zone of the world when empty) where `when` is in the quiet hours."""
     start, end = policy.quiet_hours_start, policy.quiet_hours_end
     for key in zones or WORLD_ZONES:
-        tz = ZoneInfo(key)
+        tz = zone_info(key)
         if _in_quiet_hours(when.astimezone(tz).hour, start, end):
             return tz
     return None
@@ -353,10 +354,19 @@ def next_allowed_time(
     )
 
 
+@functools.cache
+def zone_info(key: str) -> ZoneInfo:
+    """`ZoneInfo(key)`, kept: zoneinfo's own cache holds only a few zones strongly, and the gate asks
+    for every zone of the world for a customer without a known local time."""
+    return ZoneInfo(key)
+
+
+@functools.lru_cache(maxsize=4096)
 def _next_allowed(when: datetime, zones: tuple[str, ...], start: int, end: int) -> datetime | None:
+    """Cached: a batch asks this for many customers with the same instant and the same zones."""
     if start == end:
         return when
-    tzs = [ZoneInfo(key) for key in zones or WORLD_ZONES]
+    tzs = [zone_info(key) for key in zones or WORLD_ZONES]
 
     def allowed(t: datetime) -> bool:
         return not any(_in_quiet_hours(t.astimezone(tz).hour, start, end) for tz in tzs)
