@@ -28,14 +28,9 @@ from cdp.places import (
 )
 from cdp.terms import CdpTerms
 from graph.plan import (
-    AudienceReading,
-    BudgetReading,
     CampaignSpec,
     Interpretation,
     InterpretationWarning,
-    OfferReading,
-    Plan,
-    TimingReading,
 )
 
 #: A discount above this share of the price is worth a person's look.
@@ -319,37 +314,6 @@ def _accounted(fact: Fact, said: _Said, now: date) -> bool:
     if fact.kind in ("country", "city", "tier"):
         return str(fact.value).lower() in said.values or _in_text(fact.words, said.text)
     return True
-
-
-def derived_interpretation(plan: Plan) -> Interpretation:
-    """What a plan without an interpretation amounts to, read from its campaign and audience task:
-    shown to a person and checked for warnings like any other (its words are not checked: nothing
-    claims them)."""
-    spec = plan.campaign
-    audience = next((t for t in plan.tasks if t.agent == "audience"), None)
-    inputs = audience.inputs if audience else {}
-    raw = inputs.get("filter")
-    flt: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    offer = None
-    if spec.offer_kind or spec.discount_pct or spec.offer_value:
-        value, unit = spec.offer_value, spec.offer_unit
-        if value is None and spec.discount_pct is not None:
-            value, unit = spec.discount_pct, "percent"
-        offer = OfferReading(kind=spec.offer_kind, value=value, unit=unit, category=spec.offer_category)
-    return Interpretation(
-        audience=AudienceReading(
-            text=str(inputs.get("description") or (audience.goal if audience else "")), filter=flt
-        ),
-        offer=offer,
-        channels=list(spec.channels),
-        timing=TimingReading(
-            send_at=spec.send_at,
-            offer_valid_until=spec.offer_valid_until,
-            occasion=spec.occasion,
-            text=spec.send_at or "now",
-        ),
-        budget=BudgetReading(amount=spec.budget, currency=spec.currency) if spec.budget is not None else None,
-    )
 
 
 def _names(values: dict[str, int], field: str, limit: int = 12) -> str:

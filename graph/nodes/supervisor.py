@@ -26,7 +26,6 @@ from graph.understanding import (
     Problem,
     check_interpretation,
     code_warnings,
-    derived_interpretation,
     merge_warnings,
     question_for,
 )
@@ -60,9 +59,12 @@ def understanding_problems(objective: str, plan: Plan, terms: CdpTerms) -> list[
 
 
 def settled_interpretation(plan: Plan, terms: CdpTerms) -> Interpretation:
-    """The interpretation a person sees: the plan's (or one read back from it) with code's warnings
-    merged into the model's, so a model can add warnings but never remove one code found."""
-    interp = plan.interpretation or derived_interpretation(plan)
+    """The interpretation a person sees: the plan's, with code's warnings merged into the model's, so
+    a model can add warnings but never remove one code found. (A plan without one never gets here:
+    the check asks for it, then asks the person.)"""
+    interp = plan.interpretation
+    if interp is None:
+        raise ValueError("a plan reaches launch only with an interpretation")
     warnings = merge_warnings(code_warnings(interp, plan.campaign, terms, clock.now()), interp.warnings)
     return interp.model_copy(update={"warnings": warnings})
 
