@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -34,5 +36,11 @@ def _check(run: AgentRun, env: AgentEnv) -> str | None:
     return "no figures were read: call segment_baseline (before launch) or campaign_results (after)."
 
 
-def build_analytics_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("analytics", model, "analytics", _tools, _collect, _check)
+SKILL = Skill("analytics", "analytics", _tools, _collect, _check)
+
+
+def build_analytics_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The analytics specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

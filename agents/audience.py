@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -26,11 +28,11 @@ def _check(run: AgentRun, env: AgentEnv) -> str | None:
 
 def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     from cdp.audience import segment_summary
-    from graph.run_info import cdp_session
+    from cdp.tools_base import session_db
 
     saved = _saved(run)
     assert saved is not None  # _check guarantees it
-    with cdp_session(env.db_path) as db:  # composition read by code, not taken from the model
+    with session_db(env.session(), write=False) as db:  # composition read by code, not the model
         summary = segment_summary(db, saved["segment_id"])
     return {
         "languages": list(summary.get("by_language", {}))[:6],
@@ -43,5 +45,11 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     }
 
 
-def build_audience_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("audience", model, "audience", _tools, _collect, _check)
+SKILL = Skill("audience", "audience", _tools, _collect, _check)
+
+
+def build_audience_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The audience specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

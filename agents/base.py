@@ -1,13 +1,22 @@
-"""What every specialist shares: the environment of one task and a bounded tool-calling loop.
+"""What every specialist shares: a skill (prompt, tools, acceptance), and one subgraph shape to run it.
 
-A specialist is a model, a prompt, a set of CDP tools and a `collect` function. The model decides;
-`collect` reads what the tools actually did (segment saved, variants stored, requests staged) and
-turns it into the task's typed outputs, so a result never rests on what the model merely claims.
+A specialist is a compiled LangGraph subgraph, `model` ⇄ `tools` → `collect`:
+- `model` asks the chat model for the next step (transient errors are retried on this step alone);
+- `tools` runs the requested tools through LangGraph's `ToolNode`, answers invalid calls with an
+  error the model can repair, nudges a reply without a tool call, and when the model calls `finish`
+  asks the skill's `check` whether the task is really done;
+- `collect` reads what the tools actually did (segment saved, variants stored, requests staged) and
+  turns it into the task's typed outputs, so a result never rests on what the model merely claims.
 
-Every text this loop puts before a model, besides the system prompt we ship, passes `cdp.redact.redact`:
-the task message (objective, upstream outputs, peer notes), each tool result (tools built outside
-`cdp_tool`, such as the coordination tools, included) and each error. No personal data reaches a prompt
-even from a tool that forgot to redact.
+Every step is a checkpointed superstep, so a crash or a retry resumes at the step it stopped on, and
+Studio draws each specialist's steps. The step budget is LangGraph's recursion limit: each model call
+costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * steps + 1`.
+
+Everything a step needs is in the subgraph's state (the task, the conversation) or in the run's
+context (`Runtime`): proposals and peer notes are read back from the tool calls in the conversation,
+never kept in memory between steps. Every text put before a model, besides the system prompt we ship,
+passes `cdp.redact.redact`: the task message, each tool result (tools built outside `cdp_tool`
+included) and each error.
 """
 
 from __future__ import annotations
@@ -15,15 +24,25 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.errors import GraphRecursionError
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+from langgraph.types import Command, RetryPolicy
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from cdp.policy import ContactPolicy
 from cdp.redact import redact, redact_json_text
+from cdp.tools_base import ToolSession, close_session
 from prompts import load_prompt
 
 FINISH_TOOL = "finish"
@@ -33,8 +52,21 @@ class StepBudgetExceeded(RuntimeError):
     """The specialist used all the model calls its budget allows without finishing its task."""
 
 
-class AcceptanceError(RuntimeError):
-    """The specialist finished, but what it did does not meet the task's acceptance criteria."""
+class AgentContext(Protocol):
+    """What a specialist reads from the run's context (the graph's `Context` has all of it)."""
+
+    @property
+    def db_path(self) -> str: ...
+
+    @property
+    def protocol(self) -> str: ...
+
+    @property
+    def max_agent_steps(self) -> int: ...
+
+    def policy(self) -> ContactPolicy: ...
+
+    def chat_model(self) -> BaseChatModel: ...
 
 
 @dataclass
@@ -51,16 +83,13 @@ class AgentEnv:
     inputs: dict[str, Any] = field(default_factory=dict)
     protocol: str = "hub"
     policy: ContactPolicy = field(default_factory=ContactPolicy)
-    max_steps: int = 6
-    #: Messages the agent asked to send to peers; routed by the protocol after the task.
+    #: Notes the agent asked to send to peers; routed by the protocol after the task.
     outbox: list[dict[str, Any]] = field(default_factory=list)
     #: Proposals on shared decisions (budget, audience size ...) for conflict detection.
     proposals: list[dict[str, Any]] = field(default_factory=list)
 
-    def session(self):
-        """The CDP tool session for this task (tools open their own connections)."""
-        from cdp.tools import ToolSession
-
+    def session(self) -> ToolSession:
+        """The CDP tool session of this task: its tools share one connection (see `cdp.tools_base`)."""
         return ToolSession(
             db_path=self.db_path,
             thread_id=self.thread_id,
@@ -80,15 +109,47 @@ class ToolRecord:
 
 @dataclass
 class AgentRun:
-    """What happened in one task run: model calls, tool calls with results, the final summary."""
+    """What happened in one task run, read back from its conversation: model and tool calls, summary."""
 
     llm_calls: int = 0
     tool_calls: list[ToolRecord] = field(default_factory=list)
     summary: str = ""
+    finished: bool = False
 
     def results_of(self, name: str) -> list[Any]:
         """Successful results of a tool, oldest first."""
         return [r.result for r in self.tool_calls if r.name == name and not r.error]
+
+
+def _parse_result(content: Any) -> Any:
+    if isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content
+
+
+def run_of(messages: list[AnyMessage]) -> AgentRun:
+    """The task's model and tool calls, paired by call id, from its conversation."""
+    answers = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    run = AgentRun()
+    for message in messages:
+        if not isinstance(message, AIMessage):
+            continue
+        run.llm_calls += 1
+        run.finished = False
+        for call in message.tool_calls:
+            answer = answers.get(call.get("id") or "")
+            error = answer is None or answer.status == "error"
+            result = None if answer is None else _parse_result(answer.content)
+            run.tool_calls.append(ToolRecord(call["name"], call.get("args") or {}, result, error))
+            if call["name"] == FINISH_TOOL:
+                run.summary = str((call.get("args") or {}).get("summary", ""))[:600]
+                run.finished = True
+        for bad in message.invalid_tool_calls:
+            run.tool_calls.append(ToolRecord(str(bad.get("name")), {}, None, True))
+    return run
 
 
 class _FinishArgs(BaseModel):
@@ -107,133 +168,251 @@ def finish_tool() -> BaseTool:
     )
 
 
-def _parse_result(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
+@dataclass(frozen=True)
+class Skill:
+    """What a specialist brings: its prompt, its tools, what it hands on, and when its task is done.
 
-
-def run_tool_loop(
-    model: BaseChatModel,
-    system_prompt: str,
-    task_message: str,
-    tools: list[BaseTool],
-    *,
-    max_steps: int,
-    check: Callable[[AgentRun], str | None] | None = None,
-) -> AgentRun:
-    """Call the model, run the tools it asks for, feed results back; stop when it calls `finish`.
-
-    Bounded by `max_steps` model calls. Unknown tools and invalid arguments come back to the model as
-    error messages it can repair; they are never run with made-up arguments. `check` may reject a
-    finish (returning the reason), which the model sees and can act on within the same budget.
+    `collect(run, env)` turns what the tools did into the task's outputs; `check(run, env)` may reject
+    a `finish` with the reason, which the model sees and can act on within the same budget.
     """
-    all_tools = [*tools, finish_tool()]
-    by_name = {t.name: t for t in all_tools}
-    bound = model.bind_tools(all_tools)
-    messages: list[BaseMessage] = [SystemMessage(system_prompt), HumanMessage(redact_json_text(task_message))]
-    run = AgentRun()
-    for _ in range(max_steps):
-        reply = bound.invoke(messages)
-        run.llm_calls += 1
-        if not isinstance(reply, AIMessage):
-            reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        messages.append(reply)
-        # Arguments that were not valid JSON: answer each such call with an error the model can repair
-        # (an assistant tool call left without a tool result is rejected by OpenAI-compatible APIs).
-        for bad in reply.invalid_tool_calls:
-            messages.append(
-                ToolMessage(
-                    f"Error: the arguments of '{bad.get('name')}' were not valid JSON ({bad.get('error') or 'unparsable'}).",
-                    tool_call_id=bad.get("id") or f"invalid_{len(run.tool_calls)}",
-                    status="error",
-                )
-            )
-            run.tool_calls.append(ToolRecord(str(bad.get("name")), {}, None, True))
-        if reply.invalid_tool_calls and not reply.tool_calls:
-            continue
-        if not reply.tool_calls:
-            messages.append(
-                HumanMessage(
-                    "Use the tools to do the task, then call `finish` with a short summary. "
-                    + ("Your answer had no tool call." if reply.text.strip() else "Your answer was empty.")
-                )
-            )
-            continue
-        finished = False
-        for call in reply.tool_calls:
-            tool = by_name.get(call["name"])
-            call_id = call.get("id") or f"call_{len(run.tool_calls)}"
-            if tool is None:
-                messages.append(
-                    ToolMessage(
-                        f"Error: there is no tool named '{call['name']}'. Tools: {', '.join(by_name)}.",
-                        tool_call_id=call_id,
-                        status="error",
-                    )
-                )
-                run.tool_calls.append(ToolRecord(call["name"], call.get("args", {}), None, True))
-                continue
-            args = call.get("args") or {}
-            try:
-                out = tool.invoke({"name": call["name"], "args": args, "id": call_id, "type": "tool_call"})
-                content = out.content if isinstance(out, ToolMessage) else json.dumps(out, default=str)
-                error = isinstance(out, ToolMessage) and out.status == "error"
-            except Exception as exc:  # invalid arguments or a tool error: tell the model, let it repair
-                content, error = redact(f"Error: {type(exc).__name__}: {exc}")[:800], True
-            content = redact_json_text(content) if isinstance(content, str) else content
-            result = _parse_result(content)
-            error = error or (isinstance(result, dict) and set(result) == {"error"})
-            run.tool_calls.append(ToolRecord(call["name"], args, result, error))
-            messages.append(
-                ToolMessage(content, tool_call_id=call_id, status="error" if error else "success")
-            )
-            if call["name"] == FINISH_TOOL:
-                run.summary = str(args.get("summary", ""))[:600]
-                finished = True
-        if finished:
-            problem = check(run) if check else None
-            if problem is None:
-                return run
-            messages.append(
-                HumanMessage(redact(f"The task is not done yet: {problem} Fix this, then call finish."))
-            )
-    raise StepBudgetExceeded(f"no finished result after {max_steps} model calls")
-
-
-@dataclass
-class Specialist:
-    """A specialist agent: `run(env)` does one task and returns its typed outputs."""
 
     name: str
-    model: BaseChatModel
     prompt: str
     tools: Callable[[AgentEnv], list[BaseTool]]
     collect: Callable[[AgentRun, AgentEnv], dict[str, Any]]
     check: Callable[[AgentRun, AgentEnv], str | None] | None = None
 
-    def run(self, env: AgentEnv) -> tuple[AgentRun, dict[str, Any]]:
-        task_message = json.dumps(
+
+class SpecialistInput(TypedDict):
+    """One task as the dispatcher hands it over (see `graph.state.TaskInput`), plus the run's thread."""
+
+    task: dict[str, Any]
+    agent: str
+    objective: str
+    campaign_id: str
+    inputs: dict[str, Any]
+    attempt: int
+    consumers: list[list[str]]
+    thread_id: str
+
+
+class Outcome(TypedDict):
+    """What a finished specialist hands back: the summary, typed outputs, and what it asked of others."""
+
+    summary: str
+    outputs: dict[str, Any]
+    llm_calls: int
+    tools: list[str]
+    proposals: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+
+
+class SpecialistState(SpecialistInput, total=False):
+    #: The task's conversation with its model (system prompt, task, replies, tool results).
+    messages: Annotated[list[AnyMessage], add_messages]
+    outcome: Outcome
+
+
+#: A model, or a function of the run's runtime that picks one (the graph injects the context's model).
+ModelSource = BaseChatModel | Callable[[Runtime[Any]], BaseChatModel]
+
+
+def context_model(runtime: Runtime[Any]) -> BaseChatModel:
+    """The run's model, from the factory its context provides."""
+    return cast(AgentContext, runtime.context).chat_model()
+
+
+def env_of(state: SpecialistInput, context: AgentContext, agent: str) -> AgentEnv:
+    task = state["task"]
+    return AgentEnv(
+        db_path=context.db_path,
+        thread_id=state["thread_id"],
+        task_id=task["id"],
+        agent=agent,
+        campaign_id=state.get("campaign_id", ""),
+        objective=state.get("objective", ""),
+        goal=task.get("goal", ""),
+        inputs={
+            **(task.get("inputs") or {}),
+            "upstream": state.get("inputs", {}),
+            "task_kind": task["agent"],
+        },
+        protocol=context.protocol,
+        policy=context.policy(),
+    )
+
+
+def task_message(env: AgentEnv) -> str:
+    return json.dumps(
+        {
+            "task_id": env.task_id,
+            "objective": env.objective,
+            "goal": env.goal,
+            "campaign_id": env.campaign_id,
+            "inputs": env.inputs,
+        },
+        default=str,
+    )
+
+
+def _error_text(exc: Exception) -> str:
+    return redact(f"Error: {type(exc).__name__}: {exc}")[:800]
+
+
+def build_specialist(
+    skill: Skill,
+    model: ModelSource,
+    *,
+    borrow: Callable[[str], Skill] | None = None,
+    retry: RetryPolicy | None = None,
+    checkpointer: Literal[False] | None = None,
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Compile `skill` into the specialist subgraph `model` ⇄ `tools` → `collect`.
+
+    `borrow(kind)` gives the skill of another agent: a fallback doing that agent's task works with
+    the original's tools (its own added), collect and check, so its result means the same thing.
+    `retry` applies to the model step (transient endpoint errors). `checkpointer=False` is for a
+    caller that runs several specialists inside one node, where their steps would share a namespace.
+    """
+
+    def original_of(state: SpecialistInput) -> Skill:
+        """The skill of the agent the task was planned for (this one, unless it stands in)."""
+        kind = state["task"]["agent"]
+        return borrow(kind) if borrow and kind != skill.name else skill
+
+    def tools_for(state: SpecialistInput, env: AgentEnv) -> list[BaseTool]:
+        original = original_of(state)
+        merged = {t.name: t for t in original.tools(env)}
+        for t in skill.tools(env) if skill is not original else ():
+            merged.setdefault(t.name, t)
+        return [*merged.values(), finish_tool()]
+
+    def call_model(state: SpecialistState, runtime: Runtime[Any]) -> dict[str, Any]:
+        env = env_of(state, cast(AgentContext, runtime.context), skill.name)
+        chat = model(runtime) if callable(model) and not isinstance(model, BaseChatModel) else model
+        history = list(state.get("messages") or [])
+        opening: list[AnyMessage] = []
+        if not history:
+            opening = [
+                SystemMessage(load_prompt(skill.prompt)),
+                HumanMessage(redact_json_text(task_message(env))),
+            ]
+        reply = chat.bind_tools(tools_for(state, env)).invoke([*history, *opening])
+        if not isinstance(reply, AIMessage):
+            reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        return {"messages": [*opening, reply]}
+
+    def run_tools(
+        state: SpecialistState, runtime: Runtime[Any], config: RunnableConfig
+    ) -> Command[Literal["model", "collect"]]:
+        env = env_of(state, cast(AgentContext, runtime.context), skill.name)
+        reply = cast(AIMessage, state["messages"][-1])
+        answers: list[AnyMessage] = []
+        # Arguments that were not valid JSON: answer each such call with an error the model can repair
+        # (an assistant tool call left without a tool result is rejected by OpenAI-compatible APIs).
+        for bad in reply.invalid_tool_calls:
+            answers.append(
+                ToolMessage(
+                    f"Error: the arguments of '{bad.get('name')}' were not valid JSON "
+                    f"({bad.get('error') or 'unparsable'}).",
+                    tool_call_id=bad.get("id") or f"invalid_{len(answers)}",
+                    status="error",
+                )
+            )
+        if reply.tool_calls:
+            node = ToolNode(tools_for(state, env), handle_tool_errors=_error_text)
+            ran = node.invoke({"messages": [reply]}, config)
+            for message in ran["messages"]:
+                content = message.content
+                if isinstance(content, str):
+                    message.content = redact_json_text(content)
+                answers.append(message)
+        elif not reply.invalid_tool_calls:
+            answers.append(
+                HumanMessage(
+                    "Use the tools to do the task, then call `finish` with a short summary. "
+                    + ("Your answer had no tool call." if reply.text.strip() else "Your answer was empty.")
+                )
+            )
+        run = run_of([*state["messages"], *answers])
+        if run.finished:
+            original = original_of(state)
+            problem = original.check(run, env) if original.check else None
+            if problem is None:
+                return Command(goto="collect", update={"messages": answers})
+            answers.append(
+                HumanMessage(redact(f"The task is not done yet: {problem} Fix this, then call finish."))
+            )
+        return Command(goto="model", update={"messages": answers})
+
+    def collect(state: SpecialistState, runtime: Runtime[Any]) -> dict[str, Any]:
+        env = env_of(state, cast(AgentContext, runtime.context), skill.name)
+        run = run_of(state["messages"])
+        env.proposals = [
+            {k: v for k, v in r.items() if k != "recorded"}
+            for r in run.results_of("propose")
+            if isinstance(r, dict)
+        ]
+        env.outbox = [
             {
-                "task_id": env.task_id,
-                "objective": env.objective,
-                "goal": env.goal,
-                "campaign_id": env.campaign_id,
-                "inputs": env.inputs,
-            },
-            default=str,
-        )
-        check = self.check
-        checker = (lambda r: check(r, env)) if check else None
-        run = run_tool_loop(
-            self.model,
-            load_prompt(self.prompt),
-            task_message,
-            self.tools(env),
-            max_steps=env.max_steps,
-            check=checker,
-        )
-        return run, self.collect(run, env)
+                "recipient": rec.args.get("recipient"),
+                "topic": rec.args.get("topic"),
+                "note": rec.args.get("note"),
+                "data": rec.args.get("data") or {},
+            }
+            for rec in run.tool_calls
+            if rec.name == "notify" and not rec.error
+        ]
+        outputs = original_of(state).collect(run, env)
+        outcome: Outcome = {
+            "summary": run.summary,
+            "outputs": outputs,
+            "llm_calls": run.llm_calls,
+            "tools": [r.name for r in run.tool_calls],
+            "proposals": env.proposals,
+            "outbox": env.outbox,
+        }
+        return {"outcome": outcome}
+
+    g = StateGraph(SpecialistState, input_schema=SpecialistInput)
+    g.add_node("model", call_model, retry_policy=retry)
+    # (state, runtime, config) nodes are not among add_node's overloads; the runtime accepts them.
+    g.add_node("tools", run_tools, destinations=("model", "collect"))  # type: ignore[call-overload]
+    g.add_node("collect", collect)
+    g.add_edge(START, "model")
+    g.add_edge("model", "tools")
+    g.add_edge("collect", END)
+    return g.compile(name=skill.name, checkpointer=checkpointer)
+
+
+def step_limit(max_steps: int) -> int:
+    """Supersteps `max_steps` model calls need: model and tools per call, and `collect` at the end."""
+    return 2 * max_steps + 1
+
+
+def run_specialist(
+    agent: CompiledStateGraph[Any, Any, Any, Any],
+    task: SpecialistInput,
+    context: AgentContext,
+    config: RunnableConfig | None = None,
+) -> Outcome:
+    """Run one task to its outcome, within the context's step budget; the task's CDP connection closes.
+
+    Inside a graph node, `config` is the node's: the subgraph then checkpoints under the node's
+    namespace and resumes there after a crash.
+    """
+    session = ToolSession(
+        db_path=context.db_path,
+        thread_id=task["thread_id"],
+        task_id=task["task"]["id"],
+        agent=agent.name or task["agent"],
+        campaign_id=task.get("campaign_id", ""),
+    )
+    limit = step_limit(context.max_agent_steps)
+    try:
+        out = agent.invoke(task, {**(config or {}), "recursion_limit": limit}, context=context)
+    except GraphRecursionError:
+        raise StepBudgetExceeded(f"no finished result after {context.max_agent_steps} model calls") from None
+    finally:
+        close_session(session)
+    return cast(Outcome, out["outcome"])

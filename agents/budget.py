@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
 from agents.coordination import propose_tool
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -41,5 +43,11 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     }
 
 
-def build_budget_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("budget", model, "budget", _tools, _collect)
+SKILL = Skill("budget", "budget", _tools, _collect)
+
+
+def build_budget_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The budget specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -26,5 +28,11 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     return {"variants": saved.get("saved", []), "variant_count": saved.get("count", 0)}
 
 
-def build_content_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("content", model, "content", _tools, _collect, _check)
+SKILL = Skill("content", "content", _tools, _collect, _check)
+
+
+def build_content_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The content specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

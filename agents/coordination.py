@@ -43,7 +43,7 @@ def propose_tool(env: AgentEnv) -> BaseTool:
             "agent": env.agent,
             "task_id": env.task_id,
         }
-        env.proposals.append(proposal)
+        # Read back from the conversation when the task is collected (`agents.base.collect`).
         return {"recorded": True, **proposal}
 
     return StructuredTool.from_function(
@@ -58,7 +58,7 @@ def propose_tool(env: AgentEnv) -> BaseTool:
 
 def notify_tool(env: AgentEnv) -> BaseTool:
     def notify(recipient: str, topic: str, note: str, data: dict[str, Any] | None = None) -> dict:
-        env.outbox.append({"recipient": recipient, "topic": topic, "note": note, "data": data or {}})
+        # The note is read back from this call's arguments when the task is collected.
         return {"queued": True, "recipient": recipient, "protocol": env.protocol}
 
     return StructuredTool.from_function(

@@ -6,12 +6,14 @@ sends later is staged as requests and decided by the contact-policy gate.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
 from agents.coordination import propose_tool
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -28,5 +30,11 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     return {"read_results": bool(run.results_of("campaign_results")), "adjustments": adjustments}
 
 
-def build_optimization_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("optimization", model, "optimization", _tools, _collect)
+SKILL = Skill("optimization", "optimization", _tools, _collect)
+
+
+def build_optimization_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The optimization specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

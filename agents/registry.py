@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import Specialist
+from agents.base import ModelSource, Skill
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,24 @@ class AgentSpec:
     builder: str  # "module:function", imported when first needed
     fallback: str | None = None
 
-    def build(self, model: BaseChatModel) -> Specialist:
+    def build(
+        self,
+        model: ModelSource,
+        *,
+        retry: RetryPolicy | None = None,
+        checkpointer: Literal[False] | None = None,
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The specialist's compiled subgraph (its module's `build_<name>_agent`)."""
         module, func = self.builder.split(":")
-        factory: Callable[[BaseChatModel], Specialist] = getattr(importlib.import_module(module), func)
-        return factory(model)
+        factory: Callable[..., CompiledStateGraph[Any, Any, Any, Any]] = getattr(
+            importlib.import_module(module), func
+        )
+        return factory(model, retry=retry, checkpointer=checkpointer)
+
+    def skill(self) -> Skill:
+        """The specialist's prompt, tools, collect and check (its module's `SKILL`)."""
+        skill: Skill = importlib.import_module(self.builder.split(":")[0]).SKILL
+        return skill
 
 
 REGISTRY: dict[str, AgentSpec] = {
@@ -94,6 +110,11 @@ REGISTRY: dict[str, AgentSpec] = {
         ),
     )
 }
+
+
+def skill_of(name: str) -> Skill:
+    """The skill of a registered agent: a fallback borrows the original's tools and checks with it."""
+    return REGISTRY[name].skill()
 
 
 def agent_names() -> list[str]:

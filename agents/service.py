@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
 
-from agents.base import AgentEnv, AgentRun, Specialist
+from agents.base import AgentEnv, AgentRun, ModelSource, Skill, build_specialist
 from agents.coordination import notify_tool
+from agents.registry import skill_of
 
 
 def _tools(env: AgentEnv):
@@ -26,5 +28,11 @@ def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     }
 
 
-def build_service_agent(model: BaseChatModel) -> Specialist:
-    return Specialist("service", model, "service", _tools, _collect)
+SKILL = Skill("service", "service", _tools, _collect)
+
+
+def build_service_agent(
+    model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
+) -> CompiledStateGraph:
+    """The service specialist as a compiled subgraph: model ⇄ tools → collect."""
+    return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

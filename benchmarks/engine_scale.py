@@ -61,15 +61,14 @@ def run_instrumented(
     """One zero-latency run with timed nodes and a timed `SqliteSaver` (in this process)."""
     from instrument import NodeClock, checkpoint_file, checkpoint_sizes, timed_builder
     from langchain_core.runnables import RunnableConfig
-    from supervisor_vs_reference import Meter, model_factory, patch_graph_models
+    from supervisor_vs_reference import Meter, model_factory
 
     from graph.context import Context
     from graph.graph import RECURSION_LIMIT
 
     meter = Meter()
-    patch_graph_models(model_factory(meter, 0, 0))
     clock = NodeClock()
-    context = Context(db_path=str(work_db), approval="auto")
+    context = Context(db_path=str(work_db), approval="auto", model_factory=model_factory(meter, 0, 0))
     config: RunnableConfig = {
         "configurable": {"thread_id": thread_id},
         "recursion_limit": RECURSION_LIMIT,

@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from langchain_core.runnables import RunnableConfig  # noqa: E402
-from supervisor_vs_reference import OBJECTIVES, Meter, model_factory, patch_graph_models, seeded_master  # noqa: E402
+from supervisor_vs_reference import OBJECTIVES, Meter, model_factory, seeded_master  # noqa: E402
 
 #: The default objective (7 tasks), the widest plan of the reference set (a budget task: 8), and an
 #: objective written for this check: a budget and a growth goal add two more independent tasks (9).
@@ -80,8 +80,12 @@ def run_once(
     work, ckpt = workdir / "par.db", workdir / f"par-ckpt-{time.monotonic_ns()}.db"
     shutil.copyfile(master, work)
     meter = Meter()
-    patch_graph_models(model_factory(meter, latency_ms, 0))
-    context = Context(db_path=str(work), approval="auto", max_concurrency=max_concurrency)
+    context = Context(
+        db_path=str(work),
+        approval="auto",
+        max_concurrency=max_concurrency,
+        model_factory=model_factory(meter, latency_ms, 0),
+    )
     config: RunnableConfig = {
         "configurable": {"thread_id": "par"},
         "recursion_limit": RECURSION_LIMIT,

@@ -113,16 +113,6 @@ def model_factory(
     return load
 
 
-def patch_graph_models(load: Callable[..., Any]) -> None:
-    """Point every graph node that loads a model at `load` (the benchmark's metered model)."""
-    import graph.nodes.specialists as specialists
-    import graph.nodes.supervisor as supervisor
-    import graph.nodes.synthesize as synthesize
-
-    for module in (specialists, supervisor, synthesize):
-        module.load_chat_model = load  # type: ignore[attr-defined]
-
-
 # ------------------------------------------------------------------------------------------- ours
 
 
@@ -140,9 +130,10 @@ def run_ours(
     from graph.context import Context
     from graph.graph import RECURSION_LIMIT, builder
 
-    patch_graph_models(model_factory(meter, base_ms, per_1k_ms))
     g = builder.compile(checkpointer=checkpointer or InMemorySaver())
-    context = Context(db_path=str(db_path), approval="auto")
+    context = Context(
+        db_path=str(db_path), approval="auto", model_factory=model_factory(meter, base_ms, per_1k_ms)
+    )
     config: RunnableConfig = {
         "configurable": {"thread_id": thread_id},
         "recursion_limit": RECURSION_LIMIT,
@@ -306,7 +297,7 @@ def reference_worker_responder(db_path: Path, thread_id: str):
             goal=task.get("goal", ""),
             inputs=task.get("inputs") or {},
         )
-        outputs = REGISTRY[kind].build(ScriptedChatModel()).collect(run, env)
+        outputs = REGISTRY[kind].skill().collect(run, env)
         return json.dumps({"summary": f"{kind} task done", "outputs": outputs}, default=str)
 
     return respond
@@ -333,7 +324,7 @@ def run_reference(
     worker_model = model_factory(meter, base_ms, per_1k_ms, reference_worker_responder(db_path, thread_id))()
     agents: list[Any] = []
     for name in dict.fromkeys(t["agent"] for t in tasks):
-        spec = REGISTRY[name].build(worker_model)
+        spec = REGISTRY[name].skill()
         env = AgentEnv(
             db_path=str(db_path),
             thread_id=thread_id,

@@ -27,8 +27,9 @@ from cdp.db import open_cdp
 from cdp.errors import CdpError
 from cdp.redact import redact
 
+_OPEN: dict[ToolSession, tuple[Any, threading.Lock]] = {}
+_OPEN_LOCK = threading.Lock()
 _MIGRATED: set[str] = set()
-_MIGRATED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,24 +43,49 @@ class ToolSession:
     campaign_id: str | None = None
 
 
+def _connection(session: ToolSession) -> tuple[Any, threading.Lock]:
+    """The task's one connection, opened on its first tool call.
+
+    The schema is migrated on the first use of a file in this process only: `open_cdp` also re-syncs
+    the clock to `CDP_NOW`, which must not undo a clock another component moved.
+    """
+    with _OPEN_LOCK:
+        found = _OPEN.get(session)
+        if found is None:
+            found = (open_cdp(session.db_path, migrate=session.db_path not in _MIGRATED), threading.Lock())
+            _MIGRATED.add(session.db_path)
+            _OPEN[session] = found
+        return found
+
+
+def close_session(session: ToolSession) -> None:
+    """Close the task's connection, if its tools opened one (the specialist calls this at its end)."""
+    with _OPEN_LOCK:
+        found = _OPEN.pop(session, None)
+    if found is not None:
+        with found[1]:
+            found[0].conn.close()
+
+
 @contextmanager
 def session_db(session: ToolSession, *, write: bool) -> Iterator[Any]:
-    """A fresh connection per tool call (LangGraph may call tools from worker threads).
+    """The task's connection for one tool call, one call at a time.
 
-    The schema is migrated on the first use of a file in this process only: `open_cdp` also
-    re-syncs the clock to `CDP_NOW`, which must not undo a clock another component moved.
-    Read tools get `query_only`, so no argument can turn them into writers.
+    A task opens one connection for all its tool calls (`ToolNode` may run a step's calls in worker
+    threads, so calls take turns on a lock). Read tools get `query_only` for the length of the call,
+    so no argument can turn them into writers; a read tool never sees another call's transaction.
     """
-    with _MIGRATED_LOCK:
-        first = session.db_path not in _MIGRATED
-        db = open_cdp(session.db_path, migrate=first)
-        _MIGRATED.add(session.db_path)
-    try:
+    db, lock = _connection(session)
+    with lock:
         if not write:
             db.execute("PRAGMA query_only = ON")
-        yield db
-    finally:
-        db.conn.close()
+        try:
+            yield db
+        finally:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            if not write:
+                db.execute("PRAGMA query_only = OFF")
 
 
 def json_safe(value: Any) -> Any:
@@ -108,15 +134,35 @@ def cdp_tool(
 ) -> StructuredTool:
     """Wrap `fn(db, args)` as a LangChain tool named after it, described by its docstring.
 
-    Arguments are validated by `args_schema` (defaults filled in), the call gets its own
+    Arguments are validated by `args_schema` (defaults filled in), the call runs on the task's
     connection, the result is made JSON-safe, and CDP or argument errors become ToolException.
     """
+    return wrap_tool(
+        session,
+        lambda db, kwargs: fn(db, args_schema.model_validate(kwargs)),
+        args_schema,
+        name=fn.__name__,
+        description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+        write=write,
+    )
+
+
+def wrap_tool(
+    session: ToolSession,
+    fn: Callable[[Any, dict[str, Any]], Any],
+    args_schema: type[BaseModel],
+    *,
+    name: str,
+    description: str,
+    write: bool,
+) -> StructuredTool:
+    """The one tool convention: `fn(db, arguments)` on the task's connection, JSON-safe and redacted
+    results, and every refusal raised as `ToolException` (the model gets it as an error ToolMessage)."""
 
     def run(**kwargs: Any) -> Any:
-        args = args_schema.model_validate(kwargs)
         try:
             with session_db(session, write=write) as db:
-                return json_safe(fn(db, args))
+                return json_safe(fn(db, kwargs))
         except ToolException:
             raise
         except (CdpError, ValueError) as exc:
@@ -124,8 +170,8 @@ def cdp_tool(
 
     return StructuredTool.from_function(
         func=run,
-        name=fn.__name__,
-        description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+        name=name,
+        description=description,
         args_schema=args_schema,
         handle_tool_error=_error_text,
         handle_validation_error=_validation_text,

@@ -1,7 +1,7 @@
 """Campaign tools for the content, compliance, budget, service and activation specialists.
 
-Each tool opens its own CDP connection, returns JSON-safe results without personal data, and turns
-a CDP error into `{"error": ...}` the model can act on. Text quoted from the CDP (ticket subjects) is
+Each tool runs on its task's CDP connection, returns JSON-safe results without personal data, and
+raises a CDP error as `ToolException`, which the model gets as an error it can act on. Text quoted from the CDP (ticket subjects) is
 wrapped as data and can never change what a tool is allowed to do.
 """
 
@@ -9,44 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from cdp import clock
 from cdp.content import VariantSpec, campaign_variants, save_variants
-from cdp.db import open_cdp
-from cdp.errors import CdpError
 from cdp.redact import redact
-from cdp.tools_base import json_safe
+from cdp.tools_base import wrap_tool
 from cdp.vocabulary import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, effective_language_sql, offer_kinds_named
 
 
-def _guarded(session, fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Run `fn(db, **args)` on a fresh connection; CDP errors become a message for the model.
-
-    The result goes through `json_safe`, the same redacting choke point as every `cdp_tool` result.
-    """
-
-    @wraps(fn)
-    def call(**kwargs: Any) -> dict[str, Any]:
-        db = open_cdp(session.db_path)
-        try:
-            return json_safe(fn(db, **kwargs))
-        except (CdpError, ValueError) as exc:
-            return json_safe({"error": str(exc)})
-        finally:
-            db.conn.close()
-
-    return call
-
-
-def _tool(session, fn, name: str, description: str, schema: type[BaseModel]) -> BaseTool:
-    return StructuredTool.from_function(
-        _guarded(session, fn), name=name, description=description, args_schema=schema
+def _tool(session, fn, name: str, description: str, schema: type[BaseModel], *, write: bool) -> BaseTool:
+    """`fn(db, **arguments)` as a tool of the one convention (`cdp.tools_base.wrap_tool`)."""
+    return wrap_tool(
+        session, lambda db, kwargs: fn(db, **kwargs), schema, name=name, description=description, write=write
     )
 
 
@@ -86,6 +64,7 @@ def content_tools(session) -> list[BaseTool]:
             "language/category/tier, written in the campaign's default language: customers whose "
             "language is unknown or unsupported get it.",
             SaveVariantsArgs,
+            write=True,
         )
     ]
 
@@ -173,6 +152,7 @@ def compliance_tools(session) -> list[BaseTool]:
             "campaign's, language must fit the audience, SMS length). "
             "Variants that fail are rejected and will not be sent. Returns the findings.",
             CampaignArgs,
+            write=True,
         )
     ]
 
@@ -231,6 +211,7 @@ def budget_tools(session, costs: dict[str, float]) -> list[BaseTool]:
             "Forecast the campaign's cost for a saved segment: cost per recipient (channel cost plus "
             "expected discount cost), total, the budget, and the largest audience the budget allows.",
             ForecastArgs,
+            write=False,
         )
     ]
 
@@ -324,6 +305,7 @@ def service_tools(session) -> list[BaseTool]:
             "Service picture of a saved segment: open tickets, recent complaints, recently closed "
             "tickets, and a few open-ticket subjects quoted as data.",
             SegmentArgs,
+            write=False,
         ),
         _tool(
             session,
@@ -335,6 +317,7 @@ def service_tools(session) -> list[BaseTool]:
             "updated in the last `recent_ticket_days` days, by writing the suppress_promotions trait "
             "that the contact-policy gate honours for every campaign.",
             PauseArgs,
+            write=True,
         ),
     ]
 
@@ -415,5 +398,6 @@ def activation_stage_tools(session, policy) -> list[BaseTool]:
             "`channel_priority` they consented to. Returns how many were staged and a preview of the "
             "contact-policy gate (sends, holdout, suppressions by reason). The launch step sends.",
             StageArgs,
+            write=True,
         )
     ]

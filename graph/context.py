@@ -12,12 +12,18 @@ with one line naming the variable (or field), the value and the allowed range.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from pydantic.json_schema import SkipJsonSchema
 
 from cdp.db import default_db_path
 from cdp.policy import COST_BOUND, DEFAULT_CHANNEL_COSTS, POLICY_BOUNDS, ContactPolicy, check_combinations
 from cdp.settings import InvalidSettingError, env_name, number, whole
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 ENV_PREFIX = "CDP_AGENTS_"
 _POLICY = ContactPolicy()
@@ -27,6 +33,23 @@ Protocol = Literal["hub", "p2p", "blackboard"]
 ApprovalMode = Literal["ask", "auto", "deny"]
 
 DEFAULT_PRIORITY = "compliance,service,budget,growth,content,analytics,optimization,audience,activation"
+
+
+FACTORY_ENV = "CDP_AGENTS_MODEL_FACTORY"
+
+
+def _import_factory(path: str) -> Callable[[str], BaseChatModel]:
+    """The model factory a 'module:function' path names, or one line saying why it cannot be used."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), name) if module and name else None
+    except (ImportError, AttributeError) as exc:
+        raise InvalidSettingError(FACTORY_ENV, path, f"cannot be imported ({exc})") from None
+    if not callable(factory):
+        raise InvalidSettingError(FACTORY_ENV, path, "must name a function as 'module:function'")
+    return factory  # type: ignore[no-any-return]
 
 
 def _default_model() -> str:
@@ -42,6 +65,17 @@ class Context:
     model: str = field(
         default_factory=_default_model,
         metadata={"description": "Chat model: 'scripted' (offline) or an OpenAI-compatible model name."},
+    )
+    model_factory: SkipJsonSchema[Callable[[str], BaseChatModel] | None] = field(
+        default=None,
+        repr=False,
+        compare=False,
+        metadata={
+            "setting": False,
+            "description": "Builds the chat model from its name (default: llm.loader.load_chat_model). "
+            "Embedders and tests inject their own here, or name one as 'module:function' in "
+            "CDP_AGENTS_MODEL_FACTORY.",
+        },
     )
     db_path: str = field(
         default_factory=default_db_path,
@@ -80,7 +114,8 @@ class Context:
         default=3,
         metadata={
             "bound": whole(1, 10),
-            "description": "Attempts per model call on transient errors (RetryPolicy).",
+            "description": "Agents that may attempt one task: the planned agent, then its registered "
+            "fallbacks in turn, before a person decides (1: no fallback).",
         },
     )
     max_concurrency: int = field(
@@ -173,6 +208,8 @@ class Context:
     def __post_init__(self) -> None:
         source: dict[str, str] = {}
         for f in fields(self):
+            if f.metadata.get("setting") is False:
+                continue
             name = env_name(ENV_PREFIX, f.name)
             raw = os.environ.get(name)
             # model and db_path read their environment in default_factory; an explicit argument wins.
@@ -189,9 +226,23 @@ class Context:
                     )
             elif from_env:
                 setattr(self, f.name, raw)
+        if self.model_factory is None and os.environ.get(FACTORY_ENV, "").strip():
+            self.model_factory = _import_factory(os.environ[FACTORY_ENV].strip())
         check_combinations(self, source)
         # The gate's own checks, here too, so a bad combination stops the run at its start.
         self.policy()
+
+    def settings(self) -> dict[str, object]:
+        """The run's settings by field name, as a run records them (injected factories left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("setting") is not False}
+
+    def chat_model(self) -> BaseChatModel:
+        """The run's chat model, built by the injected factory or the one loader."""
+        if self.model_factory is not None:
+            return self.model_factory(self.model)
+        from llm.loader import load_chat_model
+
+        return load_chat_model(self.model)
 
     def policy(self) -> ContactPolicy:
         """The contact-policy settings the gate enforces for this run."""

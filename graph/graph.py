@@ -27,10 +27,13 @@ RECURSION_LIMIT = 200
 MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, max_interval=5.0, retry_on=is_transient_error)
 
 
-def build_graph() -> StateGraph[OrchestratorState, Context, InputState, OrchestratorState]:
+def build_graph(
+    retry: RetryPolicy = MODEL_RETRY,
+) -> StateGraph[OrchestratorState, Context, InputState, OrchestratorState]:
+    """The orchestrator; `retry` is the rule for every model step (tests pass one without backoff)."""
     validate_registry()
     g = StateGraph(OrchestratorState, context_schema=Context, input_schema=InputState)
-    g.add_node("supervisor", supervisor, retry_policy=MODEL_RETRY, destinations=("dispatch", "synthesize"))
+    g.add_node("supervisor", supervisor, retry_policy=retry, destinations=("dispatch", "synthesize"))
     g.add_node(
         "dispatch",
         dispatch,
@@ -39,17 +42,16 @@ def build_graph() -> StateGraph[OrchestratorState, Context, InputState, Orchestr
     for name in REGISTRY:
         g.add_node(
             name,
-            make_specialist_node(name),
+            make_specialist_node(name, retry),
             input_schema=TaskInput,
-            retry_policy=MODEL_RETRY,
             error_handler=on_specialist_error,
         )
         g.add_edge(name, "dispatch")
     g.add_node("launch", launch, destinations=("dispatch",))
     g.add_node("resolve", resolve, destinations=("dispatch",))
     g.add_node("human", human, destinations=("dispatch", "synthesize"))
-    g.add_node("lifecycle", lifecycle_day, retry_policy=MODEL_RETRY, destinations=("lifecycle", "synthesize"))
-    g.add_node("synthesize", synthesize, retry_policy=MODEL_RETRY)
+    g.add_node("lifecycle", lifecycle_day, retry_policy=retry, destinations=("lifecycle", "synthesize"))
+    g.add_node("synthesize", synthesize, retry_policy=retry)
     g.add_edge(START, "supervisor")
     return g
 

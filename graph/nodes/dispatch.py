@@ -59,7 +59,7 @@ def dispatch(
                 continue
             tried = assignments.get(tid, [task["agent"]])
             fallback = fallback_of(tried[-1])
-            if fallback and fallback not in tried and len(tried) < 3:
+            if fallback and fallback not in tried and len(tried) < ctx.max_task_attempts:
                 updates["assignments"][tid] = [*tried, fallback]
                 updates["replans"] = updates.get("replans", 0) + 1
                 status[tid] = "pending"

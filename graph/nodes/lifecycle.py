@@ -16,14 +16,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.base import AgentEnv
+from agents.base import SpecialistInput, context_model, run_specialist
 from agents.registry import REGISTRY
 from cdp import clock, lifecycle, simulate
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.run_info import cdp_session, thread_id_of
 from graph.state import OrchestratorState
-from llm.loader import load_chat_model
 
 GUARD = "guard"
 
@@ -45,24 +44,26 @@ def _review(agent: str, day: int, state: OrchestratorState, ctx: Context, thread
         "optimization": f"Day {day} of the running campaign: decide one adjustment (shift to a winning "
         "variant or channel, pause a losing one, stop on unsubscribes, or keep) and apply it.",
     }
-    env = AgentEnv(
-        db_path=ctx.db_path,
-        thread_id=thread_id,
-        task_id=task_id,
-        agent=agent,
-        campaign_id=state["campaign_id"],
-        objective=state.get("objective", ""),
-        goal=goals[agent],
-        inputs={**inputs, "task_kind": agent, "phase": "lifecycle"},
-        protocol=ctx.protocol,
-        policy=ctx.policy(),
-        max_steps=ctx.max_agent_steps,
-    )
+    task = {"id": task_id, "agent": agent, "goal": goals[agent], "inputs": {**inputs, "phase": "lifecycle"}}
+    # Two specialists run inside this one node: their steps are not checkpointed apart from the day.
+    specialist = REGISTRY[agent].build(context_model, checkpointer=False)
+    inp: SpecialistInput = {
+        "task": task,
+        "agent": agent,
+        "objective": state.get("objective", ""),
+        "campaign_id": state["campaign_id"],
+        "inputs": {},
+        "attempt": 1,
+        "consumers": [],
+        "thread_id": thread_id,
+    }
     try:
-        run, outputs = REGISTRY[agent].build(load_chat_model(ctx.model)).run(env)
+        outcome = run_specialist(specialist, inp, ctx)
     except Exception as exc:  # the model failed: the campaign keeps its allocation, the guard still holds
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}, 0
-    return {"status": "done", "summary": run.summary, "outputs": outputs}, run.llm_calls
+    return {"status": "done", "summary": outcome["summary"], "outputs": outcome["outputs"]}, outcome[
+        "llm_calls"
+    ]
 
 
 def lifecycle_day(

@@ -1,7 +1,7 @@
 """Specialist nodes: one per registered agent, each running one task and reporting back.
 
-Transient model errors are retried by LangGraph's `RetryPolicy`; when retries are exhausted or the
-task fails for good, the node's error handler records a failed result, and the dispatcher then
+Transient model errors are retried by LangGraph's `RetryPolicy` on the model step inside the
+specialist's subgraph; when retries are exhausted or the task fails for good, the node's error handler records a failed result, and the dispatcher then
 reassigns the task to the registered fallback or escalates it to a person.
 """
 
@@ -12,66 +12,38 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import NodeError
 from langgraph.runtime import Runtime
-from langgraph.types import Command
+from langgraph.types import Command, RetryPolicy
 
-from agents.base import AgentEnv, Specialist
+from agents.base import context_model, run_specialist
 from agents.registry import REGISTRY
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import cdp_session, thread_id_of
 from graph.state import TaskInput
-from llm.loader import load_chat_model
 
 
-def specialist_for(agent: str, task_agent: str, model) -> Specialist:
-    """The agent doing the task; a fallback borrows the original's tools and acceptance checks."""
-    spec = REGISTRY[agent].build(model)
-    if agent == task_agent:
-        return spec
-    original = REGISTRY[task_agent].build(model)
+def make_specialist_node(agent: str, retry: RetryPolicy | None = None):
+    """The node for one registered agent: its compiled subgraph, run within the task's step budget.
 
-    def tools(env: AgentEnv):
-        merged = {t.name: t for t in original.tools(env)}
-        for t in spec.tools(env):
-            merged.setdefault(t.name, t)
-        return list(merged.values())
+    The subgraph (model ⇄ tools → collect) checkpoints each step under this node's namespace, so a
+    retry or a resume continues at the step that failed rather than re-running the task.
+    """
+    specialist = REGISTRY[agent].build(context_model, retry=retry)
 
-    return Specialist(agent, model, spec.prompt, tools, original.collect, original.check)
-
-
-def make_specialist_node(agent: str):
     def run_task(inp: TaskInput, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
         ctx = runtime.context or Context()
         task = inp["task"]
         thread_id = thread_id_of(config, inp.get("objective", ""))
-        env = AgentEnv(
-            db_path=ctx.db_path,
-            thread_id=thread_id,
-            task_id=task["id"],
-            agent=agent,
-            campaign_id=inp.get("campaign_id", ""),
-            objective=inp.get("objective", ""),
-            goal=task["goal"],
-            inputs={
-                **(task.get("inputs") or {}),
-                "upstream": inp.get("inputs", {}),
-                "task_kind": task["agent"],
-            },
-            protocol=ctx.protocol,
-            policy=ctx.policy(),
-            max_steps=ctx.max_agent_steps,
-        )
-        specialist = specialist_for(agent, task["agent"], load_chat_model(ctx.model))
-        run, outputs = specialist.run(env)
+        outcome = run_specialist(specialist, {**inp, "thread_id": thread_id}, ctx, config)
         result = {
             "agent": agent,
             "status": "done",
-            "summary": run.summary,
-            "outputs": outputs,
+            "summary": outcome["summary"],
+            "outputs": outcome["outputs"],
             "attempts": inp.get("attempt", 1),
-            "llm_calls": run.llm_calls,
-            "tools": [r.name for r in run.tool_calls],
+            "llm_calls": outcome["llm_calls"],
+            "tools": outcome["tools"],
         }
         with cdp_session(ctx.db_path) as db:
             logged = completion_messages(
@@ -81,15 +53,15 @@ def make_specialist_node(agent: str):
                 task,
                 agent,
                 result,
-                env.outbox,
+                outcome["outbox"],
                 consumers=[(c, a) for c, a in inp.get("consumers", [])],
             )
         return {
             "results": {task["id"]: result},
             "task_status": {task["id"]: "done"},
-            "llm_calls": run.llm_calls,
+            "llm_calls": outcome["llm_calls"],
             "messages": logged,
-            "proposals": env.proposals,
+            "proposals": outcome["proposals"],
         }
 
     run_task.__name__ = f"run_{agent}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Literal
 
@@ -29,7 +28,6 @@ from graph.understanding import (
     merge_warnings,
     question_for,
 )
-from llm.loader import load_chat_model
 from prompts import load_prompt
 
 MAX_OBJECTIVE_CHARS = 4000
@@ -86,7 +84,7 @@ def upsert_run(
 ) -> None:
     """Record the run and the settings it started with (kept on later updates, read by `resume`)."""
     now = clock.now_iso(db)
-    settings = json.dumps(dataclasses.asdict(ctx), sort_keys=True, default=str)
+    settings = json.dumps(ctx.settings(), sort_keys=True, default=str)
     with db.conn:
         db.execute(
             "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at, "
@@ -179,7 +177,7 @@ def supervisor(
             f"under {MAX_OBJECTIVE_CHARS:,} characters.",
         )
     thread_id = thread_id_of(config, objective)
-    model = load_chat_model(ctx.model)
+    model = ctx.chat_model()
     planner = model.with_structured_output(Plan)
     with cdp_session(ctx.db_path) as db:
         terms = read_terms(db)

@@ -16,7 +16,6 @@ from graph.nodes.supervisor import upsert_run
 from graph.report import facts_markdown, run_facts
 from graph.run_info import cdp_session, thread_id_of
 from graph.state import OrchestratorState
-from llm.loader import load_chat_model
 from prompts import load_prompt
 
 
@@ -37,7 +36,7 @@ def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: Runn
         calls = 0
         narrative = state.get("error") or ""
         if state.get("plan"):
-            model = load_chat_model(ctx.model)
+            model = ctx.chat_model()
             reply = model.invoke(
                 [
                     SystemMessage(load_prompt("synthesizer")),

@@ -155,18 +155,27 @@ def suppression_counts(db_path: str | Path, campaign_id: str) -> dict[str, int]:
 
 
 class FaultyModels:
-    """A `load_chat_model` stand-in: scripted models whose answers fail when `fails(request, n)` says so.
+    """A model factory (`Context(model_factory=...)`): scripted models whose answers fail when
+    `fails(request, n)` says so. The supervisor and synthesizer are spared unless `spare=()`, so a
+    plan and a report always exist.
 
-    `n` counts earlier calls of the same role across every model it built (specialist nodes build a
-    fresh model per task run), so "fail the first activation call only" is `lambda r, n: n == 0`.
+    `n` counts earlier calls of the same role across every model it built (each model step builds
+    its model afresh), so "fail the first activation call only" is `lambda r, n: n == 0`.
     """
 
-    def __init__(self, fails: Callable[[ScriptedRequest, int], BaseException | None]):
+    def __init__(
+        self,
+        fails: Callable[[ScriptedRequest, int], BaseException | None],
+        spare: tuple[str, ...] = ("supervisor", "synthesizer"),
+    ):
         self.fails = fails
+        self.spare = spare
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
     def respond(self, request: ScriptedRequest) -> Any:
+        if request.role in self.spare:
+            return default_responder(request)
         with self._lock:
             seen = self.calls.count(request.role or "")
             self.calls.append(request.role or "")
@@ -179,3 +188,8 @@ class FaultyModels:
         import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
         return ScriptedChatModel(self.respond)
+
+
+def unreachable_models(name: str | None = None, **_: Any) -> ScriptedChatModel:
+    """A model factory whose specialists' endpoint is down (for the CLI: CDP_AGENTS_MODEL_FACTORY)."""
+    return FaultyModels(lambda r, n: RuntimeError(f"the {r.role} model is unreachable"))()

@@ -4,18 +4,17 @@ value, then by a person, and recorded in the `conflicts` table, the campaign and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 
-import graph.nodes.specialists as specialists
 from graph.conflicts import open_conflicts
-from llm.scripted import default_responder
+from llm.scripted import ScriptedChatModel, default_responder
 from tests.graph.helpers import (
     HIGH_VALUE_SQL,
-    FaultyModels,
     campaign_of,
     compile_graph,
     ids,
@@ -118,7 +117,7 @@ def _tool_results(request: Any) -> dict[str, Any]:
     return out
 
 
-def _with_expected_values(monkeypatch, values: dict[str, float]) -> None:
+def _with_expected_values(values: dict[str, float]) -> Callable[..., ScriptedChatModel]:
     """Budget and growth measure, then propose with an expected value (as a real model may do)."""
 
     def responder(request: Any) -> Any:
@@ -143,19 +142,23 @@ def _with_expected_values(monkeypatch, values: dict[str, float]) -> None:
             ],
         }
 
-    models = FaultyModels(lambda r, n: None)
-    monkeypatch.setattr(models, "respond", responder)
-    monkeypatch.setattr(specialists, "load_chat_model", models)
+    return lambda name=None, **_: ScriptedChatModel(responder)
 
 
 @pytest.mark.parametrize(
     ("values", "winner"),
     [({"budget": 900.0, "growth": 1500.0}, "growth"), ({"budget": 1200.0, "growth": 300.0}, "budget")],
 )
-def test_score_decides_when_no_rule_covers_both(seeded_cdp_path, monkeypatch, values, winner):
-    _with_expected_values(monkeypatch, values)
+def test_score_decides_when_no_rule_covers_both(seeded_cdp_path, values, winner):
     thread = f"conflict-score-{winner}"
-    state = run(compile_graph(), OBJECTIVE, seeded_cdp_path, thread, priority_rules="compliance,service")
+    state = run(
+        compile_graph(),
+        OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        priority_rules="compliance,service",
+        model_factory=_with_expected_values(values),
+    )
     assert state["status"] == "completed"
     (resolution,) = state["resolutions"]
     assert (resolution["winner"], resolution["resolved_by"]) == (winner, "score")

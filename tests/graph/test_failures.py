@@ -1,7 +1,7 @@
 """Failure handling per task, in order: retry (RetryPolicy), reassign to the fallback, escalate to a person.
 
-Faults are injected into the specialists' model (`graph.nodes.specialists.load_chat_model`); the
-supervisor and synthesizer keep the normal scripted model, so a plan and a report always exist.
+Faults are injected through the run's model factory (`Context(model_factory=...)`); the supervisor
+and synthesizer keep the normal scripted model, so a plan and a report always exist.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from langgraph.types import Command
 from typer.testing import CliRunner
 
 import graph.graph as graph_module
-import graph.nodes.specialists as specialists
 from agents.registry import fallback_of
 from graph.graph import build_graph
 from llm.scripted import ScriptedTimeoutError
@@ -31,19 +30,17 @@ from tests.graph.helpers import (
 )
 
 
-def _fast_retry_graph(monkeypatch):
+def _fast_retry_graph():
     """The real graph with the real retry rule (`retry_on`, attempts), minus the backoff sleeps."""
     fast = graph_module.MODEL_RETRY._replace(initial_interval=0.001, max_interval=0.001, jitter=False)
-    monkeypatch.setattr(graph_module, "MODEL_RETRY", fast)
-    return build_graph().compile(checkpointer=InMemorySaver())
+    return build_graph(retry=fast).compile(checkpointer=InMemorySaver())
 
 
 def test_transient_fault_is_retried_by_the_retry_policy(seeded_cdp_path, monkeypatch):
     faults = FaultyModels(
         lambda r, n: ScriptedTimeoutError("timed out") if r.role == "activation" and n == 0 else None
     )
-    monkeypatch.setattr(specialists, "load_chat_model", faults)
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "retry-1")
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "retry-1", model_factory=faults)
     assert state["status"] == "completed", state["report"]
     assert faults.calls.count("activation") == 2  # the timeout, then the retry that worked
     assert state["results"]["activation"]["agent"] == "activation"
@@ -55,8 +52,7 @@ def test_transient_fault_is_retried_by_the_retry_policy(seeded_cdp_path, monkeyp
 
 def test_exhausted_retries_then_the_fallback_takes_over(seeded_cdp_path, monkeypatch):
     faults = FaultyModels(lambda r, n: ScriptedTimeoutError("timed out") if r.role == "activation" else None)
-    monkeypatch.setattr(specialists, "load_chat_model", faults)
-    state = run(_fast_retry_graph(monkeypatch), DEFAULT_OBJECTIVE, seeded_cdp_path, "retry-2")
+    state = run(_fast_retry_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "retry-2", model_factory=faults)
     assert faults.calls.count("activation") == graph_module.MODEL_RETRY.max_attempts
     assert state["status"] == "completed"
     assert state["assignments"]["activation"] == ["activation", fallback_of("activation")]
@@ -66,9 +62,8 @@ def test_permanent_failure_is_reassigned_to_the_fallback(seeded_cdp_path, monkey
     faults = FaultyModels(
         lambda r, n: RuntimeError("activation model is down") if r.role == "activation" else None
     )
-    monkeypatch.setattr(specialists, "load_chat_model", faults)
     thread = "fallback-1"
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread)
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread, model_factory=faults)
     fallback = fallback_of("activation")
     assert fallback is not None
     assert state["status"] == "completed", state["report"]
@@ -101,8 +96,7 @@ def test_failure_keeps_the_results_of_finished_tasks(seeded_cdp_path, monkeypatc
     """content fails, and so does its fallback: what finished stays, what depends on it is skipped."""
     broken = {"content", fallback_of("content")}
     faults = FaultyModels(lambda r, n: RuntimeError(f"{r.role} is down") if r.role in broken else None)
-    monkeypatch.setattr(specialists, "load_chat_model", faults)
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "partial-1")
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "partial-1", model_factory=faults)
     assert state["status"] == "failed"
     status = state["task_status"]
     assert status["audience"] == status["baseline"] == status["service"] == "done"
@@ -118,16 +112,13 @@ def test_failure_keeps_the_results_of_finished_tasks(seeded_cdp_path, monkeypatc
     assert "## What failed" in state["report"] and "task content" in state["report"]
 
 
-def _all_fail(monkeypatch) -> FaultyModels:
-    faults = FaultyModels(lambda r, n: RuntimeError(f"the {r.role} model is unreachable"))
-    monkeypatch.setattr(specialists, "load_chat_model", faults)
-    return faults
+def _all_fail() -> FaultyModels:
+    return FaultyModels(lambda r, n: RuntimeError(f"the {r.role} model is unreachable"))
 
 
 def test_every_agent_failing_ends_failed_with_a_clear_report(seeded_cdp_path, monkeypatch):
-    _all_fail(monkeypatch)
     thread = "allfail-1"
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread)
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread, model_factory=_all_fail())
     assert state["status"] == "failed"
     assert state["task_status"]["audience"] == "failed"
     assert {s for t, s in state["task_status"].items() if t != "audience"} == {"skipped"}
@@ -153,17 +144,31 @@ def test_every_agent_failing_ends_failed_with_a_clear_report(seeded_cdp_path, mo
 
 
 def test_escalation_asks_a_person_and_retry_recovers(seeded_cdp_path, monkeypatch):
-    faults = _all_fail(monkeypatch)
+    faults = _all_fail()
     graph = compile_graph()
     thread = "escalate-1"
-    state = run(graph, DEFAULT_OBJECTIVE, seeded_cdp_path, thread, approval="ask", approval_threshold=10**6)
+    state = run(
+        graph,
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        approval="ask",
+        approval_threshold=10**6,
+        model_factory=faults,
+    )
     (interrupt,) = state["__interrupt__"]
     assert interrupt.value["kind"] == "escalation" and interrupt.value["task_id"] == "audience"
     assert interrupt.value["options"] == ["retry", "skip"]
     assert "model is unreachable" in interrupt.value["question"]
     faults.fails = lambda r, n: None  # the outage is over
     state = run(
-        graph, Command(resume="retry"), seeded_cdp_path, thread, approval="ask", approval_threshold=10**6
+        graph,
+        Command(resume="retry"),
+        seeded_cdp_path,
+        thread,
+        approval="ask",
+        approval_threshold=10**6,
+        model_factory=faults,
     )
     assert state["status"] == "completed", state["report"]
     assert state["escalations"][0]["decision"] == "retry"
@@ -174,7 +179,7 @@ def test_escalation_asks_a_person_and_retry_recovers(seeded_cdp_path, monkeypatc
 def test_every_agent_failing_exits_1_from_the_cli(seeded_cdp_path, monkeypatch):
     from cli.main import app
 
-    _all_fail(monkeypatch)
+    monkeypatch.setenv("CDP_AGENTS_MODEL_FACTORY", "tests.graph.helpers:unreachable_models")
     result = CliRunner().invoke(
         app,
         [

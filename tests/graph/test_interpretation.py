@@ -24,9 +24,6 @@ from hypothesis import strategies as st
 from langchain_core.messages import HumanMessage
 from typer.testing import CliRunner
 
-import graph.nodes.specialists as specialists
-import graph.nodes.supervisor as supervisor
-import graph.nodes.synthesize as synthesize
 from cdp.terms import CdpTerms
 from cli.main import app
 from cli.reporting import load_report
@@ -80,6 +77,14 @@ def hand_written(interpretation: dict[str, Any] | None, **campaign: Any):
     return respond
 
 
+_SAYS: dict[str, Any] = {}
+
+
+def said_model(name: str | None = None, **_: Any) -> ScriptedChatModel:
+    """The model factory `model_says` installs: every role answers through the test's responder."""
+    return ScriptedChatModel(_SAYS["responder"], latency_ms=0)
+
+
 @pytest.fixture
 def model_says(monkeypatch):
     """Make the supervisor's model answer with `responder`; counts the supervisor's calls."""
@@ -93,10 +98,9 @@ def model_says(monkeypatch):
                 calls.append(1)
             return responder(request)
 
-        for module in (supervisor, specialists, synthesize):
-            monkeypatch.setattr(
-                module, "load_chat_model", lambda *a, **k: ScriptedChatModel(counted, latency_ms=0)
-            )
+        _SAYS["responder"] = counted
+        # Every Context built while the test runs (in `run` and in the CLI) takes this model factory.
+        monkeypatch.setenv("CDP_AGENTS_MODEL_FACTORY", f"{__name__}:said_model")
         return calls
 
     return install

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-import graph.nodes.specialists as specialists
-import graph.nodes.supervisor as supervisor
 from graph.graph import builder
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 from tests.graph.helpers import campaign_of, rows, run, scalar
@@ -40,19 +38,15 @@ def offerless_planner(request: ScriptedRequest) -> Any:
 def two_runs(tmp_path_factory):
     import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
-    mp = pytest.MonkeyPatch()
-
     def load(name: str | None = None, **_: Any) -> ScriptedChatModel:
         return ScriptedChatModel(offerless_planner, latency_ms=0)
 
-    mp.setattr(supervisor, "load_chat_model", load)
-    mp.setattr(specialists, "load_chat_model", load)
     path = seeded_copy(tmp_path_factory.mktemp("offerless"))
     graph = builder.compile(checkpointer=InMemorySaver())
-    try:
-        states = [run(graph, FIRST, path, "offerless-a"), run(graph, SECOND, path, "offerless-b")]
-    finally:
-        mp.undo()
+    states = [
+        run(graph, FIRST, path, "offerless-a", model_factory=load),
+        run(graph, SECOND, path, "offerless-b", model_factory=load),
+    ]
     return path, states
 
 

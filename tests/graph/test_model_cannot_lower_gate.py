@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-import graph.nodes.specialists as specialists
-import graph.nodes.supervisor as supervisor
 from graph.graph import builder
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 from tests.graph.helpers import DEFAULT_OBJECTIVE, rows, run, scalar
@@ -45,19 +43,12 @@ def lying_planner(request: ScriptedRequest) -> Any:
 def four_runs(tmp_path_factory):
     import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
-    mp = pytest.MonkeyPatch()
-
     def load(name: str | None = None, **_: Any) -> ScriptedChatModel:
         return ScriptedChatModel(lying_planner, latency_ms=0)
 
-    mp.setattr(supervisor, "load_chat_model", load)
-    mp.setattr(specialists, "load_chat_model", load)
     path = seeded_copy(tmp_path_factory.mktemp("lying"))
     graph = builder.compile(checkpointer=InMemorySaver())
-    try:
-        states = [run(graph, DEFAULT_OBJECTIVE, path, f"lying-{n}") for n in range(4)]
-    finally:
-        mp.undo()
+    states = [run(graph, DEFAULT_OBJECTIVE, path, f"lying-{n}", model_factory=load) for n in range(4)]
     return path, states
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 
-from graph.nodes import specialists
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, connect, run, scalar
 from tests.prompt_guard import sent_prompts
@@ -84,12 +83,11 @@ def _stepwise_models(name=None, **_):
     return ScriptedChatModel(_service_reads_before_acting)
 
 
-def test_pii_in_ticket_subjects_never_reaches_a_prompt(tmp_path, monkeypatch):
-    monkeypatch.setattr(specialists, "load_chat_model", _stepwise_models)
+def test_pii_in_ticket_subjects_never_reaches_a_prompt(tmp_path):
     path = seeded_copy(tmp_path)
     planted = _plant_tickets(path)
     assert planted > 500
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, path, "pii-1")
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, path, "pii-1", model_factory=_stepwise_models)
     assert state["status"] == "completed", state.get("report")
 
     texts = [text for _, text in sent_prompts()]

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-import graph.nodes.specialists as specialists
 from agents.registry import REGISTRY
 from graph.protocols import completion_messages
 from graph.run_info import cdp_session
+from llm.scripted import ScriptedChatModel
 from tests.graph.helpers import (
     DEFAULT_OBJECTIVE,
-    FaultyModels,
     compile_graph,
     messages,
     rows,
@@ -142,7 +141,7 @@ def _assert_no_vetoed_delivery(log: list[dict[str, Any]]) -> None:
         assert not delivered, veto
 
 
-def test_p2p_vetoes_a_message_to_someone_who_is_not_an_agent(seeded_cdp_path, monkeypatch):
+def test_p2p_vetoes_a_message_to_someone_who_is_not_an_agent(seeded_cdp_path):
     """A peer note to an address outside the registry is stopped by the supervisor, not delivered."""
     from llm.scripted import default_responder
 
@@ -154,10 +153,14 @@ def test_p2p_vetoes_a_message_to_someone_who_is_not_an_agent(seeded_cdp_path, mo
                     call["args"]["recipient"] = "all_customers"
         return answer
 
-    models = FaultyModels(lambda r, n: None)
-    monkeypatch.setattr(models, "respond", responder)
-    monkeypatch.setattr(specialists, "load_chat_model", models)
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "veto-1", protocol="p2p")
+    state = run(
+        compile_graph(),
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        "veto-1",
+        protocol="p2p",
+        model_factory=lambda name=None, **_: ScriptedChatModel(responder),
+    )
     assert state["status"] == "completed"
     log = messages(seeded_cdp_path, "veto-1")
     assert not [m for m in log if m["recipient"] == "all_customers"]

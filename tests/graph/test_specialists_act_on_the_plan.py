@@ -17,10 +17,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-import graph.nodes.lifecycle as lifecycle_node
-import graph.nodes.specialists as specialists_node
-import graph.nodes.supervisor as supervisor_node
-import graph.nodes.synthesize as synthesize_node
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 from tests.graph.helpers import (
     DEFAULT_OBJECTIVE,
@@ -89,8 +85,6 @@ def planner_only_reads(monkeypatch):
                 originals.setdefault(id(fn), fn)
                 monkeypatch.setattr(module, attr, _guarded(originals[id(fn)]))
     assert originals, "no objective reader found to guard"
-    for node in (supervisor_node, specialists_node, synthesize_node, lifecycle_node):
-        monkeypatch.setattr(node, "load_chat_model", _models)
 
 
 def _guarded(fn):
@@ -113,7 +107,7 @@ def test_default_objective_runs_on_the_plan_alone(planner_only_reads, tmp_path):
     from tests.seeded import seeded_copy
 
     path = seeded_copy(tmp_path)
-    state = run(compile_graph(), DEFAULT_OBJECTIVE, path, "plan-only-1")
+    state = run(compile_graph(), DEFAULT_OBJECTIVE, path, "plan-only-1", model_factory=_models)
     assert state["status"] == "completed", state.get("report")
     want = ids(path, "SELECT profile_id FROM customer_360 WHERE tier = 'premium' AND churn_risk >= 0.7")
     assert segment_members(path, campaign_of(path, "plan-only-1")["segment_id"]) == want
@@ -126,7 +120,7 @@ def test_country_channel_and_offer_come_from_the_task_inputs(planner_only_reads,
 
     path = seeded_copy(tmp_path)
     objective = "retain at-risk premium customers in Germany by email with 20% off"
-    state = run(compile_graph(), objective, path, "plan-only-2")
+    state = run(compile_graph(), objective, path, "plan-only-2", model_factory=_models)
     assert state["status"] == "completed", state.get("report")
     want = ids(
         path,

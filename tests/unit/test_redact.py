@@ -223,33 +223,51 @@ def test_service_issues_quotes_ticket_subjects_redacted_with_the_counts_intact(c
     )
 
 
-def test_tool_loop_redacts_results_of_tools_built_outside_the_cdp_wrapper():
+def test_specialists_redact_results_of_tools_built_outside_the_cdp_wrapper(tmp_path):
     """A tool that forgot to redact (built with plain StructuredTool) still cannot reach the model raw."""
     from langchain_core.tools import StructuredTool
 
-    from agents.base import run_tool_loop
+    from agents.base import Skill, build_specialist, run_specialist
+    from graph.context import Context
     from llm.scripted import ScriptedChatModel
 
     def leaky() -> str:
         return "owner: jane.doe@example.com, +49 30 1234567"
 
     seen: list[str] = []
+    tasks: list[str] = []
 
     def responder(request):
         seen.extend(m.text for m in request.tool_results())
+        tasks.extend(m.text for m in request.messages if m.type == "human")
         if request.tool_results():
             return {"tool_calls": [{"name": "finish", "args": {"summary": "done"}}]}
         return {"tool_calls": [{"name": "leaky", "args": {}}]}
 
-    run = run_tool_loop(
-        ScriptedChatModel(responder),
-        "system",
-        "task for +1 (555) 123-4567",
-        [StructuredTool.from_function(leaky, name="leaky", description="leaks")],
-        max_steps=3,
+    skill = Skill(
+        "audience",
+        "audience",
+        lambda env: [StructuredTool.from_function(leaky, name="leaky", description="leaks")],
+        lambda run, env: {},
     )
-    assert run.summary == "done"
+    task = {"id": "t1", "agent": "audience", "goal": "task for +1 (555) 123-4567", "inputs": {}}
+    outcome = run_specialist(
+        build_specialist(skill, ScriptedChatModel(responder)),
+        {
+            "task": task,
+            "agent": "audience",
+            "objective": "",
+            "campaign_id": "",
+            "inputs": {},
+            "attempt": 1,
+            "consumers": [],
+            "thread_id": "t",
+        },
+        Context(db_path=str(tmp_path / "cdp.db"), max_agent_steps=3),
+    )
+    assert outcome["summary"] == "done" and outcome["llm_calls"] == 2
     assert seen == ["owner: [email], [phone]"]
+    assert tasks and all("555" not in t and "[phone]" in t for t in tasks)
 
 
 def test_the_prompt_guard_catches_a_leak_in_a_prompt():
