@@ -41,5 +41,5 @@ SKILL = Skill("activation", "activation", _tools, _collect, _check)
 def build_activation_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The activation specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The activation specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

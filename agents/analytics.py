@@ -42,5 +42,5 @@ SKILL = Skill("analytics", "analytics", _tools, _collect, _check)
 def build_analytics_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The analytics specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The analytics specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

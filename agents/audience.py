@@ -51,5 +51,5 @@ SKILL = Skill("audience", "audience", _tools, _collect, _check)
 def build_audience_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The audience specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The audience specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

@@ -1,16 +1,16 @@
 """What every specialist shares: a skill (prompt, tools, acceptance), and one subgraph shape to run it.
 
-A specialist is a compiled LangGraph subgraph, `model` ⇄ `tools` → `collect`:
+A specialist is a compiled LangGraph subgraph, `model` ⇄ `tools`:
 - `model` asks the chat model for the next step (transient errors are retried on this step alone);
 - `tools` runs the requested tools through LangGraph's `ToolNode`, answers invalid calls with an
-  error the model can repair, nudges a reply without a tool call, and when the model calls `finish`
-  asks the skill's `check` whether the task is really done;
-- `collect` reads what the tools actually did (segment saved, variants stored, requests staged) and
-  turns it into the task's typed outputs, so a result never rests on what the model merely claims.
+  error the model can repair, and nudges a reply without a tool call. When the model calls `finish`,
+  it asks the skill's `check` whether the task is really done, and if so the skill's `collect` reads
+  what the tools actually did (segment saved, variants stored, requests staged) into the task's
+  typed outputs, so a result never rests on what the model merely claims.
 
 Every step is a checkpointed superstep, so a crash or a retry resumes at the step it stopped on, and
 Studio draws each specialist's steps. The step budget is LangGraph's recursion limit: each model call
-costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * steps + 1`.
+costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * max_agent_steps`.
 
 Everything a step needs is in the subgraph's state (the task, the conversation) or in the run's
 context (`Runtime`): proposals and peer notes are read back from the tool calls in the conversation,
@@ -267,7 +267,7 @@ def build_specialist(
     retry: RetryPolicy | None = None,
     checkpointer: Literal[False] | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Compile `skill` into the specialist subgraph `model` ⇄ `tools` → `collect`.
+    """Compile `skill` into the specialist subgraph `model` ⇄ `tools`.
 
     `borrow(kind)` gives the skill of another agent: a fallback doing that agent's task works with
     the original's tools (its own added), collect and check, so its result means the same thing.
@@ -302,9 +302,36 @@ def build_specialist(
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
         return {"messages": [*opening, reply]}
 
+    def collect(state: SpecialistInput, env: AgentEnv, run: AgentRun) -> Outcome:
+        """What the tools did, as the task's outputs; proposals and notes read back from the calls."""
+        env.proposals = [
+            {k: v for k, v in r.items() if k != "recorded"}
+            for r in run.results_of("propose")
+            if isinstance(r, dict)
+        ]
+        env.outbox = [
+            {
+                "recipient": rec.args.get("recipient"),
+                "topic": rec.args.get("topic"),
+                "note": rec.args.get("note"),
+                "data": rec.args.get("data") or {},
+            }
+            for rec in run.tool_calls
+            if rec.name == "notify" and not rec.error
+        ]
+        outputs = original_of(state).collect(run, env)
+        return {
+            "summary": run.summary,
+            "outputs": outputs,
+            "llm_calls": run.llm_calls,
+            "tools": [r.name for r in run.tool_calls],
+            "proposals": env.proposals,
+            "outbox": env.outbox,
+        }
+
     def run_tools(
         state: SpecialistState, runtime: Runtime[Any], config: RunnableConfig
-    ) -> Command[Literal["model", "collect"]]:
+    ) -> Command[Literal["model", "__end__"]]:
         env = env_of(state, cast(AgentContext, runtime.context), skill.name)
         reply = cast(AIMessage, state["messages"][-1])
         answers: list[AnyMessage] = []
@@ -339,55 +366,26 @@ def build_specialist(
             original = original_of(state)
             problem = original.check(run, env) if original.check else None
             if problem is None:
-                return Command(goto="collect", update={"messages": answers})
+                return Command(
+                    goto="__end__", update={"messages": answers, "outcome": collect(state, env, run)}
+                )
             answers.append(
                 HumanMessage(redact(f"The task is not done yet: {problem} Fix this, then call finish."))
             )
         return Command(goto="model", update={"messages": answers})
 
-    def collect(state: SpecialistState, runtime: Runtime[Any]) -> dict[str, Any]:
-        env = env_of(state, cast(AgentContext, runtime.context), skill.name)
-        run = run_of(state["messages"])
-        env.proposals = [
-            {k: v for k, v in r.items() if k != "recorded"}
-            for r in run.results_of("propose")
-            if isinstance(r, dict)
-        ]
-        env.outbox = [
-            {
-                "recipient": rec.args.get("recipient"),
-                "topic": rec.args.get("topic"),
-                "note": rec.args.get("note"),
-                "data": rec.args.get("data") or {},
-            }
-            for rec in run.tool_calls
-            if rec.name == "notify" and not rec.error
-        ]
-        outputs = original_of(state).collect(run, env)
-        outcome: Outcome = {
-            "summary": run.summary,
-            "outputs": outputs,
-            "llm_calls": run.llm_calls,
-            "tools": [r.name for r in run.tool_calls],
-            "proposals": env.proposals,
-            "outbox": env.outbox,
-        }
-        return {"outcome": outcome}
-
     g = StateGraph(SpecialistState, input_schema=SpecialistInput)
     g.add_node("model", call_model, retry_policy=retry)
     # (state, runtime, config) nodes are not among add_node's overloads; the runtime accepts them.
-    g.add_node("tools", run_tools, destinations=("model", "collect"))  # type: ignore[call-overload]
-    g.add_node("collect", collect)
+    g.add_node("tools", run_tools, destinations=("model", END))  # type: ignore[call-overload]
     g.add_edge(START, "model")
     g.add_edge("model", "tools")
-    g.add_edge("collect", END)
     return g.compile(name=skill.name, checkpointer=checkpointer)
 
 
 def step_limit(max_steps: int) -> int:
-    """Supersteps `max_steps` model calls need: model and tools per call, and `collect` at the end."""
-    return 2 * max_steps + 1
+    """Supersteps `max_steps` model calls need: a model step and a tools step per call."""
+    return 2 * max_steps
 
 
 def run_specialist(

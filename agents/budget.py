@@ -49,5 +49,5 @@ SKILL = Skill("budget", "budget", _tools, _collect)
 def build_budget_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The budget specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The budget specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

@@ -36,5 +36,5 @@ SKILL = Skill("compliance", "compliance", _tools, _collect, _check)
 def build_compliance_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The compliance specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The compliance specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

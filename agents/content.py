@@ -34,5 +34,5 @@ SKILL = Skill("content", "content", _tools, _collect, _check)
 def build_content_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The content specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The content specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

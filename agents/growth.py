@@ -43,5 +43,5 @@ SKILL = Skill("growth", "growth", _tools, _collect)
 def build_growth_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The growth specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The growth specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

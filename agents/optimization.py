@@ -36,5 +36,5 @@ SKILL = Skill("optimization", "optimization", _tools, _collect)
 def build_optimization_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The optimization specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The optimization specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

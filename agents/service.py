@@ -34,5 +34,5 @@ SKILL = Skill("service", "service", _tools, _collect)
 def build_service_agent(
     model: ModelSource, *, retry: RetryPolicy | None = None, checkpointer: Literal[False] | None = None
 ) -> CompiledStateGraph:
-    """The service specialist as a compiled subgraph: model ⇄ tools → collect."""
+    """The service specialist as a compiled subgraph: model ⇄ tools."""
     return build_specialist(SKILL, model, borrow=skill_of, retry=retry, checkpointer=checkpointer)

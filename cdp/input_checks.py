@@ -20,6 +20,8 @@ from cdp import clock
 
 #: Longest text accepted in one field (a CSV cell, a JSON string): names and subjects are far shorter.
 MAX_FIELD_CHARS = 65_536
+#: The longest objective a run accepts (the planner, the offline reader and the runs table agree).
+MAX_OBJECTIVE_CHARS = 4_000
 #: Deepest nesting of JSON accepted in event properties and JSONL lines.
 MAX_JSON_DEPTH = 32
 #: How far ahead of the CDP clock a timestamp may be (clocks of sending systems drift a little).

@@ -17,6 +17,7 @@ from typing import Any
 from agents.registry import REGISTRY
 from cdp import clock
 from graph.messages import SUPERVISOR, MessageKind, record_message
+from graph.state import TaskResult
 
 #: Peer topics the supervisor lets through under p2p (sender -> allowed topics).
 ALLOWED_PEER_TOPICS = {"pause_customers", "variants_ready", "segment_ready", "budget_cap", "note"}
@@ -103,7 +104,7 @@ def completion_messages(
     thread_id: str,
     task: dict[str, Any],
     agent: str,
-    result: dict[str, Any],
+    result: TaskResult,
     outbox: list[dict[str, Any]],
     consumers: list[tuple[str, str]],
 ) -> list[dict[str, Any]]:

@@ -39,6 +39,26 @@ def append_items(left: list[dict] | None, right: list[dict] | None) -> list[dict
     return [*(left or []), *(right or [])]
 
 
+class TaskResult(TypedDict, total=False):
+    """What one task left: who did it, how it ended, its typed outputs (ids and counts), its cost."""
+
+    agent: str
+    status: TaskStatus
+    #: The agent's own two or three sentences (`finish`).
+    summary: str
+    #: What the task's tools did, read by code (`agents.base.Skill.collect`): ids, counts, labels.
+    outputs: dict[str, Any]
+    #: Why the task failed (type and message), when it did.
+    error: str
+    #: Agents that have attempted the task so far (1: the planned agent).
+    attempts: int
+    llm_calls: int
+    #: Tools the agent called, in order.
+    tools: list[str]
+    #: A person decided what happens to the failed task (retry or skip).
+    escalated: bool
+
+
 class InputState(TypedDict):
     """What a caller gives: the objective in plain language."""
 
@@ -61,8 +81,8 @@ class OrchestratorState(TypedDict, total=False):
     campaign_id: str
     #: Per task: pending/running/done/failed/skipped.
     task_status: Annotated[dict[str, str], merge_dicts]
-    #: Per task: {agent, status, summary, outputs (ids and counts), error, attempts, llm_calls}.
-    results: Annotated[dict[str, dict[str, Any]], merge_dicts]
+    #: Per task: what it left (TaskResult).
+    results: Annotated[dict[str, TaskResult], merge_dicts]
     #: Agents tried per task, in order (fallbacks appended).
     assignments: Annotated[dict[str, list[str]], merge_dicts]
     messages: Annotated[list[dict[str, Any]], append_messages]

@@ -20,7 +20,7 @@ from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import cdp_session, thread_id_of
-from graph.state import TaskInput
+from graph.state import TaskInput, TaskResult
 
 
 def make_specialist_node(agent: str, retry: RetryPolicy | None = None):
@@ -36,7 +36,7 @@ def make_specialist_node(agent: str, retry: RetryPolicy | None = None):
         task = inp["task"]
         thread_id = thread_id_of(config, inp.get("objective", ""))
         outcome = run_specialist(specialist, {**inp, "thread_id": thread_id}, ctx, config)
-        result = {
+        result: TaskResult = {
             "agent": agent,
             "status": "done",
             "summary": outcome["summary"],
@@ -93,14 +93,14 @@ def on_specialist_error(
         goto="dispatch",
         update={
             "results": {
-                task["id"]: {
-                    "agent": agent,
-                    "status": "failed",
-                    "summary": "",
-                    "outputs": {},
-                    "error": reason,
-                    "attempts": inp.get("attempt", 1),
-                }
+                task["id"]: TaskResult(
+                    agent=agent,
+                    status="failed",
+                    summary="",
+                    outputs={},
+                    error=reason,
+                    attempts=inp.get("attempt", 1),
+                )
             },
             "task_status": {task["id"]: "failed"},
             "messages": [msg],

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
+from cdp.input_checks import MAX_OBJECTIVE_CHARS
 from cdp.redact import redact
 from cdp.terms import CdpTerms, read_terms
 from cdp.vocabulary import SegmentVocabulary, cdp_category
@@ -29,8 +30,6 @@ from graph.understanding import (
     question_for,
 )
 from prompts import load_prompt
-
-MAX_OBJECTIVE_CHARS = 4000
 
 
 def _reject(status: str, message: str) -> Command:
@@ -91,7 +90,17 @@ def upsert_run(
             "settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
             "status = excluded.status, campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), "
             "updated_at = excluded.updated_at, settings = COALESCE(runs.settings, excluded.settings)",
-            [thread_id, objective[:2000], status, ctx.protocol, ctx.model, campaign_id, now, now, settings],
+            [
+                thread_id,
+                objective[:MAX_OBJECTIVE_CHARS],
+                status,
+                ctx.protocol,
+                ctx.model,
+                campaign_id,
+                now,
+                now,
+                settings,
+            ],
         )
 
 

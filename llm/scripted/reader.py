@@ -17,12 +17,12 @@ from typing import Any
 
 from cdp import places
 from cdp.filters import describe_filter
+from cdp.input_checks import MAX_OBJECTIVE_CHARS
 from cdp.seed import CATEGORIES, COUNTRIES, TIER_WEIGHTS
 from cdp.terms import CdpTerms
 from cdp.vocabulary import CATEGORY_SYNONYMS
 from llm.scripted.rules import STAGES, Tok, _values
 
-MAX_OBJECTIVE_CHARS = 2_000
 SEND_HOUR_UTC = 9  # a date without a time means 09:00 UTC that day
 _RAW = tomllib.loads(Path(__file__).with_name("lexicon.toml").read_text("utf-8"))
 FILLERS = frozenset(_RAW.pop("filler")["words"].split())
