@@ -92,6 +92,23 @@ def test_permanent_failure_is_reassigned_to_the_fallback(seeded_cdp_path, monkey
     assert f"| activation | {fallback} |" in state["report"]
 
 
+def test_max_task_attempts_bounds_the_agents_tried_before_a_person(seeded_cdp_path):
+    """With one attempt per task there is no fallback: the failed task goes straight to a person."""
+    faults = FaultyModels(
+        lambda r, n: RuntimeError("activation model is down") if r.role == "activation" else None
+    )
+    thread = "attempts-1"
+    state = run(
+        compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, thread, model_factory=faults, max_task_attempts=1
+    )
+    assert faults.calls.count("activation") == 1
+    assert fallback_of("activation") not in faults.calls
+    assert state["assignments"].get("activation", ["activation"]) == ["activation"]
+    assert state["task_status"]["activation"] == "failed" and state["status"] == "failed"
+    assert [e["task_id"] for e in state["escalations"]] == ["activation"]
+    assert send_count(seeded_cdp_path, state["campaign_id"]) == 0
+
+
 def test_failure_keeps_the_results_of_finished_tasks(seeded_cdp_path, monkeypatch):
     """content fails, and so does its fallback: what finished stays, what depends on it is skipped."""
     broken = {"content", fallback_of("content")}

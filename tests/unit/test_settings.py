@@ -126,6 +126,9 @@ def test_quiet_hours_from_8_to_8_are_refused_as_switching_them_off(tmp_path, cdp
         ("CDP_AGENTS_MODEL_TIMEOUT_S", "abc", "CDP_AGENTS_MODEL_TIMEOUT_S"),
         ("CDP_AGENTS_PROTOCOL", "carrier-pigeon", "unknown protocol, use one of hub, p2p, blackboard"),
         ("CDP_AGENTS_APPROVAL", "sometimes", "unknown approval, use one of ask, auto, deny"),
+        ("CDP_AGENTS_MODEL_FACTORY", "no_such_package.models:build", "cannot be imported"),
+        ("CDP_AGENTS_MODEL_FACTORY", "json:no_such_function", "cannot be imported"),
+        ("CDP_AGENTS_MODEL_FACTORY", "json", "must name a function as 'module:function'"),
     ],
 )
 def test_other_settings_the_product_reads_are_checked_at_start(tmp_path, cdp_path, var, value, words):
