@@ -26,7 +26,7 @@ def _check(run: AgentRun, env: AgentEnv) -> str | None:
 
 def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:
     from cdp.audience import segment_summary
-    from graph.run_info import cdp_session
+    from cdp.db import cdp_session
 
     saved = _saved(run)
     assert saved is not None  # _check guarantees it

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.runs import checkpoint_path
+from cli.checkpoints import checkpoint_path
 from tests.graph.helpers import DEFAULT_OBJECTIVE, ids, rows, scalar, send_count, suppression_counts
 
 KEYS = {

@@ -10,8 +10,8 @@ import pytest
 
 import graph.nodes.specialists as specialists
 from agents.registry import REGISTRY
+from cdp.db import cdp_session
 from graph.protocols import completion_messages
-from graph.run_info import cdp_session
 from tests.graph.helpers import (
     DEFAULT_OBJECTIVE,
     FaultyModels,
