@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
-from graph.plan import Plan, PlannedTask, PlanError, find_cycle, validate_plan
+from graph.plan import Plan, PlanError, PlannedTask, find_cycle, validate_plan
 
 AGENTS = {"audience", "content", "activation"}
 
@@ -27,7 +29,7 @@ def test_a_cycle_is_named_in_the_direction_of_the_dependencies():
     assert cycle[0] == cycle[-1] and len(cycle) == 4
     # Each id depends on the next one.
     deps = {t.id: set(t.depends_on) for t in plan.tasks}
-    assert all(b in deps[a] for a, b in zip(cycle, cycle[1:], strict=False))
+    assert all(b in deps[a] for a, b in pairwise(cycle))
     with pytest.raises(PlanError) as err:
         validate_plan(plan, AGENTS)
     named = str(err.value).removeprefix("dependency cycle: ")
