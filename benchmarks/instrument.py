@@ -110,13 +110,13 @@ class TimedSqliteSaver(SqliteSaver):
             self.put_writes_s += time.perf_counter() - started
 
 
-#: `PRAGMA synchronous` of the CLI's checkpoint connection (`cli.runs.durable_graph`).
+#: `PRAGMA synchronous` of the CLI's checkpoint connection (`cli.checkpoints.durable_graph`).
 CLI_CHECKPOINT_SYNC = "NORMAL"
 
 
 @contextmanager
 def checkpoint_file(path: Path, synchronous: str = CLI_CHECKPOINT_SYNC) -> Iterator[TimedSqliteSaver]:
-    """A saver on its own file, opened as the CLI opens it (`cli.runs.durable_graph`: WAL, timeout 30,
+    """A saver on its own file, opened as the CLI opens it (`cli.checkpoints.durable_graph`: WAL, timeout 30,
     `synchronous=NORMAL`).
 
     `synchronous="FULL"` (SQLite's default) measures what an fsync per commit costs: the saver

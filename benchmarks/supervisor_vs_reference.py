@@ -170,10 +170,11 @@ def _plan_for(objective: str) -> dict[str, Any]:
 
 def _create_campaign(db_path: Path, objective: str, thread_id: str, plan: dict[str, Any]) -> str:
     """The campaign row our supervisor writes after planning, written by harness code for the reference."""
+    from cdp.db import cdp_session
     from graph.context import Context
     from graph.nodes.supervisor import create_campaign
     from graph.plan import Plan
-    from graph.run_info import campaign_id_for, cdp_session
+    from graph.run_info import campaign_id_for
 
     campaign_id = campaign_id_for(thread_id)
     with cdp_session(str(db_path)) as db:
@@ -312,9 +313,9 @@ def run_reference(
 
     from agents.base import AgentEnv
     from agents.registry import REGISTRY
+    from cdp.db import cdp_session
     from cdp.gate import run_gate
     from graph.context import Context
-    from graph.run_info import cdp_session
     from prompts import load_prompt
 
     started = time.perf_counter()

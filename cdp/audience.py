@@ -276,18 +276,20 @@ def save_segment(
 
 def segment_row(db, segment_id: str) -> dict[str, Any]:
     """The saved segment's header row, or `UnknownSegmentError`."""
-    cur = db.execute(
-        "SELECT segment_id, name, description, filter_json, size, created_by, created_at"
-        " FROM segments WHERE segment_id = ?",
-        [segment_id],
+    row = next(
+        db.query(
+            "SELECT segment_id, name, description, filter_json, size, created_by, created_at"
+            " FROM segments WHERE segment_id = ?",
+            [segment_id],
+        ),
+        None,
     )
-    row = cur.fetchone()
     if row is None:
         raise UnknownSegmentError(
             f"unknown segment_id {segment_id!r}: use an id returned by save_segment,"
             " or save the audience first"
         )
-    return dict(zip([d[0] for d in cur.description], row, strict=True))
+    return row
 
 
 def segment_summary(db, segment_id: str) -> dict[str, Any]:

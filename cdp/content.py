@@ -146,13 +146,13 @@ def record_copy_offers(conn, campaign_id: str) -> None:
 
 
 def campaign_variants(db, campaign_id: str) -> list[dict[str, Any]]:
-    cur = db.execute(
-        "SELECT variant_id, channel, language, category, tier, subject, body, status, review_note "
-        "FROM content_variants WHERE campaign_id = ? ORDER BY variant_id",
-        [campaign_id],
+    return list(
+        db.query(
+            "SELECT variant_id, channel, language, category, tier, subject, body, status, review_note "
+            "FROM content_variants WHERE campaign_id = ? ORDER BY variant_id",
+            [campaign_id],
+        )
     )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 #: Words that only make sense before the field that followed them ("picked for you on {category}."):

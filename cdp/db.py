@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -295,6 +297,16 @@ def open_cdp(
     except sqlite3.OperationalError as exc:
         raise CdpUnavailableError(f"cannot open CDP at {target}: {exc}") from exc
     return db
+
+
+@contextmanager
+def cdp_session(path: str | os.PathLike[str]) -> Iterator[sqlite_utils.Database]:
+    """A connection for one node or task run, always closed (nodes run in a thread pool)."""
+    db = open_cdp(path)
+    try:
+        yield db
+    finally:
+        db.conn.close()
 
 
 def memory_cdp() -> sqlite_utils.Database:

@@ -243,6 +243,4 @@ def explain_customer(
 
 
 def _one(db, sql: str, params: list[Any]) -> dict[str, Any]:
-    cur = db.execute(sql, params)
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else {}
+    return next(db.query(sql, params), {})

@@ -246,16 +246,17 @@ def cells(db, campaign_id: str, day: int, by: str) -> list[dict[str, Any]]:
 
 def latest(db, campaign_id: str) -> dict[str, Any] | None:
     """The newest headline result, its cells and the current allocation, for the agents to read."""
-    conn = sqlite_connection(db)
-    cur = conn.execute(
-        """SELECT day, as_of, treated_n, treated_rate, holdout_n, holdout_rate, lift, ci_low, ci_high,
-                  unsubscribe_rate FROM campaign_results WHERE campaign_id = ? ORDER BY day DESC LIMIT 1""",
-        [campaign_id],
+    out = next(
+        db.query(
+            """SELECT day, as_of, treated_n, treated_rate, holdout_n, holdout_rate, lift, ci_low, ci_high,
+                      unsubscribe_rate FROM campaign_results WHERE campaign_id = ? ORDER BY day DESC LIMIT 1""",
+            [campaign_id],
+        ),
+        None,
     )
-    row = cur.fetchone()
-    if row is None:
+    if out is None:
         return None
-    out = dict(zip((d[0] for d in cur.description), row, strict=True))
+    conn = sqlite_connection(db)
     out["by_variant"] = cells(conn, campaign_id, out["day"], "variant")
     out["by_channel"] = cells(conn, campaign_id, out["day"], "channel")
     out["allocation"] = allocation(conn, campaign_id)

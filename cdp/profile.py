@@ -15,9 +15,7 @@ from cdp.migrations.m001_core import IDENTITY_KINDS
 
 
 def _rows(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return list(db.query(sql, params))
 
 
 def _candidates(query: str) -> list[tuple[str, str]]:

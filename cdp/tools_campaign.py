@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
+from sqlite_utils.db import NotFoundError
 
 from cdp import clock
 from cdp.content import VariantSpec, campaign_variants, save_variants
@@ -29,11 +30,10 @@ def _tool(session, fn, name: str, description: str, schema: type[BaseModel], *, 
 
 
 def _campaign(db, campaign_id: str) -> dict[str, Any]:
-    cur = db.execute("SELECT * FROM campaigns WHERE campaign_id = ?", [campaign_id])
-    row = cur.fetchone()
-    if row is None:
-        raise ValueError(f"unknown campaign '{campaign_id}'")
-    return dict(zip([d[0] for d in cur.description], row, strict=True))
+    try:
+        return db["campaigns"].get(campaign_id)
+    except NotFoundError:
+        raise ValueError(f"unknown campaign '{campaign_id}'") from None
 
 
 def _members_where(segment_id: str) -> tuple[str, list[Any]]:

@@ -10,24 +10,13 @@ from pathlib import Path
 import typer
 from rich.markdown import Markdown
 
-from cdp.db import default_db_path, open_cdp
+from cdp.db import default_db_path
 from cdp.errors import CdpError
-from cli.runs import checkpoint_path, durable_graph, fail, out
-from graph.report_data import ReportData, UnknownRunError, collect_report
-from graph.report_html import render_html
-from graph.report_markdown import report_markdown
-
-
-def load_report(db_path: str, thread_id: str) -> ReportData:
-    """Read the run's checkpoints (when it left any) and the CDP; never creates a file."""
-    cdp = open_cdp(db_path, create=False)
-    try:
-        if Path(checkpoint_path(db_path)).exists():
-            with durable_graph(db_path) as graph:
-                return collect_report(cdp, thread_id, graph)
-        return collect_report(cdp, thread_id)
-    finally:
-        cdp.conn.close()
+from cli.checkpoints import load_report
+from cli.console import fail, out
+from report.data import UnknownRunError
+from report.html import render_html
+from report.markdown import report_markdown
 
 
 def register(app: typer.Typer) -> None:

@@ -12,31 +12,28 @@ import os
 import sqlite3
 import sys
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import typer
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from cdp.db import default_db_path, open_cdp, stray_side_files
+from cdp.db import default_db_path, open_cdp
 from cdp.errors import CdpError
 from cdp.settings import InvalidSettingError
+from cli.checkpoints import checkpoint_path, durable_graph, load_report
+from cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, err, fail, out
 from graph.context import Context
-from graph.graph import RECURSION_LIMIT, builder
-from graph.messages import thread_messages
-from graph.report import run_facts
-from graph.understanding import interpretation_lines
+from graph.graph import RECURSION_LIMIT
+from report.data import thread_messages
+from report.facts import run_facts
+from report.interpretation import interpretation_lines
 
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_REFUSED = 0, 1, 2, 3, 4
 #: The statuses `--json` and `runs` report, and the exit code of each (3: waiting for a person).
 PUBLIC_STATUSES = {
     "completed": EXIT_OK,
@@ -47,113 +44,6 @@ PUBLIC_STATUSES = {
 }
 #: Context fields the run commands take as flags.
 CONTEXT_FLAGS = {"simulate_days": "--simulate", "protocol": "--protocol", "approval": "--approve"}
-
-out = Console()
-err = Console(stderr=True)
-
-
-def checkpoint_path(db_path: str) -> str:
-    """Checkpoints live beside the CDP, named from its full file name so two CDPs never share one:
-    `cdp.db` -> `cdp.checkpoints.db` (as always), any other name `a.sqlite` -> `a.sqlite.checkpoints`
-    and `a` -> `a.checkpoints`."""
-    p = Path(db_path)
-    if p.suffix == ".db":
-        return str(p.with_name(p.stem + ".checkpoints.db"))
-    return str(p.with_name(p.name + ".checkpoints"))
-
-
-#: The tables `SqliteSaver.setup` makes; a checkpoint file holds nothing else.
-CHECKPOINT_TABLES = frozenset({"checkpoints", "writes"})
-#: Checkpoint files (device, inode) this process has checked (see `cdp.db._connect_checked`: a
-#: descriptor of our own, closed while a connection of this process is open, drops its locks).
-_CHECKED: set[tuple[int, int]] = set()
-
-
-def _check_checkpoint_file(path: Path) -> None:
-    """Refuse, before writing anything, a checkpoint file that is not one: another application's
-    SQLite database or not SQLite at all. Missing, empty or LangGraph-only files are fine."""
-
-    def refuse(why: str) -> CdpError:
-        return CdpError(
-            f"{path} is not a checkpoint file of cdp-agents ({why}); it was left unchanged: move it "
-            "away, then run again"
-        )
-
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        st = None
-    if st is not None and (st.st_dev, st.st_ino) in _CHECKED:
-        # Checked before, and maybe open in this process: look through SQLite, never a descriptor
-        # of our own (an inode freed and reused by another file is caught here too).
-        try:
-            conn = sqlite3.connect(path, timeout=30)
-            try:
-                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            finally:
-                conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise refuse(f"an unreadable SQLite database: {exc}") from None
-        if app_id != 0 or not tables <= CHECKPOINT_TABLES:
-            raise refuse("an SQLite database of another application")
-        return
-    if st is None or st.st_size == 0:
-        if strays := stray_side_files(path):
-            raise refuse(
-                f"{'empty' if st else 'missing'}, but {', '.join(map(str, strays))} of a deleted one "
-                "sit beside it and SQLite would replay them; delete them"
-            )
-        return
-    if path.is_dir():
-        raise refuse("it is a folder")
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(100)
-    except OSError as exc:
-        raise refuse(f"unreadable: {exc.strerror or exc}") from None
-    if header:
-        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-            raise refuse("not an SQLite database")
-        if int.from_bytes(header[68:72], "big") != 0:
-            raise refuse("an SQLite database of another application")
-        wal = Path(f"{path}-wal").exists()
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if wal else "&immutable=1")
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-            try:
-                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            finally:
-                conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise refuse(f"an unreadable SQLite database: {exc}") from None
-        if not tables <= CHECKPOINT_TABLES:
-            raise refuse("an SQLite database of another application")
-    _CHECKED.add((st.st_dev, st.st_ino))
-
-
-@contextmanager
-def durable_graph(db_path: str):
-    path = Path(checkpoint_path(db_path))
-    try:
-        _check_checkpoint_file(path)
-    except CdpError as exc:
-        raise fail(str(exc)) from None
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # As for the CDP: in WAL mode a killed process loses no committed checkpoint; only a power cut
-    # may lose the last few, and resume then repeats idempotent steps. Saves an fsync per superstep.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        yield builder.compile(checkpointer=SqliteSaver(conn))
-    finally:
-        conn.close()
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    """One line on stderr, whatever the message holds (a model's or a library's text may wrap)."""
-    err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _pending_interrupt(graph, config) -> dict[str, Any] | None:
@@ -516,8 +406,7 @@ def register(app: typer.Typer) -> None:
                 graph, config, context, {"objective": DEMO_OBJECTIVE}, approve="auto", as_json=as_json
             )
         if code == EXIT_OK:
-            from cli.reporting import load_report
-            from graph.report_html import render_html
+            from report.html import render_html
 
             html.parent.mkdir(parents=True, exist_ok=True)
             html.write_text(render_html(load_report(db, thread_id)), encoding="utf-8")

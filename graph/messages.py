@@ -46,13 +46,3 @@ def record_message(
         "text": str(summary)[:160],
         "at": now,
     }
-
-
-def thread_messages(db, thread_id: str) -> list[dict[str, Any]]:
-    cur = db.execute(
-        "SELECT message_id, kind, sender, recipient, task_id, payload, protocol, created_at "
-        "FROM agent_messages WHERE thread_id = ? ORDER BY message_id",
-        [thread_id],
-    )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -201,30 +202,12 @@ def validate_plan(plan: Plan, known_agents: set[str]) -> None:
 
 
 def find_cycle(tasks: list[PlannedTask]) -> list[str] | None:
-    """A dependency cycle as a list of ids (first id repeated at the end), or None."""
+    """A dependency cycle as a list of ids, each depending on the next (first id repeated at the end),
+    or None. Self-dependencies are reported on their own, so they are left out here."""
     deps = {t.id: [d for d in t.depends_on if d != t.id] for t in tasks}
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in deps.get(node, []):
-            if nxt not in deps:
-                continue
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for tid in deps:
-        if tid not in state:
-            found = visit(tid)
-            if found:
-                return found
+    try:
+        TopologicalSorter(deps).prepare()
+    except CycleError as exc:
+        # graphlib walks from a task to the tasks depending on it; reversed, each id depends on the next.
+        return list(reversed(exc.args[1]))
     return None

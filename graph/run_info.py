@@ -1,13 +1,10 @@
-"""Identity of a run: thread id, campaign id, and the CDP handle a node works with."""
+"""Identity of a run: its thread id and the campaign id derived from it."""
 
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 
 from langchain_core.runnables import RunnableConfig
-
-from cdp.db import open_cdp
 
 
 def thread_id_of(config: RunnableConfig | None, objective: str = "") -> str:
@@ -22,13 +19,3 @@ def thread_id_of(config: RunnableConfig | None, objective: str = "") -> str:
 def campaign_id_for(thread_id: str) -> str:
     """One campaign per thread, with a stable id, so a resumed run never creates a second one."""
     return "cmp_" + hashlib.sha1(thread_id.encode()).hexdigest()[:12]
-
-
-@contextmanager
-def cdp_session(path: str):
-    """A connection for one node run, always closed (nodes run in a thread pool)."""
-    db = open_cdp(path)
-    try:
-        yield db
-    finally:
-        db.conn.close()

@@ -14,12 +14,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
 from agents.registry import REGISTRY, fallback_of
+from cdp.db import cdp_session
 from graph.conflicts import open_conflicts
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.nodes.lifecycle import wants_lifecycle
 from graph.protocols import gather_inputs, request_message
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 
 AGENT_NODES = tuple(REGISTRY)

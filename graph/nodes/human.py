@@ -8,10 +8,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from cdp.db import cdp_session
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
 from graph.nodes.approval import read_decision
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 
 

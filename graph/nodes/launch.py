@@ -15,12 +15,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from cdp import clock
+from cdp.db import cdp_session
 from cdp.gate import run_gate
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
 from graph.nodes.approval import read_decision
 from graph.nodes.dispatch import pending_launch
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 from graph.understanding import audience_warning
 

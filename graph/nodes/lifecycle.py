@@ -19,9 +19,10 @@ from langgraph.types import Command
 from agents.base import SpecialistInput, context_model, run_specialist
 from agents.registry import REGISTRY
 from cdp import clock, lifecycle, simulate
+from cdp.db import cdp_session
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 
 GUARD = "guard"

@@ -10,10 +10,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from cdp import clock
+from cdp.db import cdp_session
 from graph.conflicts import conservative, open_conflicts, resolve_by_rule, resolve_by_score
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 
 #: How a resolved decision changes the campaign.

@@ -16,10 +16,11 @@ from langgraph.types import Command, RetryPolicy
 
 from agents.base import context_model, run_specialist
 from agents.registry import REGISTRY
+from cdp.db import cdp_session
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import TaskInput, TaskResult
 
 

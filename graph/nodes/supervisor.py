@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
+from cdp.db import cdp_session
 from cdp.input_checks import MAX_OBJECTIVE_CHARS
 from cdp.redact import redact
 from cdp.terms import CdpTerms, read_terms
@@ -20,7 +21,7 @@ from cdp.vocabulary import SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.plan import Interpretation, Plan, PlanError, validate_plan
-from graph.run_info import campaign_id_for, cdp_session, thread_id_of
+from graph.run_info import campaign_id_for, thread_id_of
 from graph.state import OrchestratorState
 from graph.understanding import (
     Problem,

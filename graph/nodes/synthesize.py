@@ -10,13 +10,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from cdp import clock
+from cdp.db import cdp_session
 from cdp.redact import redact_json_text
 from graph.context import Context
 from graph.nodes.supervisor import upsert_run
-from graph.report import facts_markdown, run_facts
-from graph.run_info import cdp_session, thread_id_of
+from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 from prompts import load_prompt
+from report.facts import facts_markdown, run_facts
 
 
 def final_status(state: OrchestratorState) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli.checkpoints import checkpoint_path
 from cli.main import app
-from cli.runs import checkpoint_path
 from tests.graph.helpers import DEFAULT_OBJECTIVE, ids, rows, scalar, send_count, suppression_counts
 
 KEYS = {

@@ -28,10 +28,10 @@ from cdp.terms import CdpTerms
 from cli.main import app
 from cli.reporting import load_report
 from graph.plan import Interpretation
-from graph.report_html import render_html
-from graph.report_markdown import report_markdown
 from graph.understanding import check_interpretation
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
+from report.html import render_html
+from report.markdown import report_markdown
 from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, rows, run, scalar
 from tests.seeded import seeded_copy
 

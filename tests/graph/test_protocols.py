@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from agents.registry import REGISTRY
+from cdp.db import cdp_session
 from graph.protocols import completion_messages
-from graph.run_info import cdp_session
 from llm.scripted import ScriptedChatModel
 from tests.graph.helpers import (
     DEFAULT_OBJECTIVE,

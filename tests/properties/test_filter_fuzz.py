@@ -132,9 +132,7 @@ class World:
     def __init__(self, path):
         self.db = open_cdp(path)
         populate(self.db)
-        cur = self.db.execute("SELECT * FROM customer_360")
-        cols = [d[0] for d in cur.description]
-        self.rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        self.rows = list(self.db.query("SELECT * FROM customer_360"))
         self.traits: dict[str, dict[str, str]] = {}
         for pid, name, value in self.db.execute("SELECT profile_id, name, value FROM traits"):
             self.traits.setdefault(pid, {})[name] = value

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.report_graphs import plan_layers
+from report.graphs import plan_layers
 from tests.graph.helpers import rows, scalar
 from tests.report.conftest import HOSTILE_OBJECTIVE, FinishedRun, cli, run_objective
 from tests.report.lifecycle_rows import DAYS, SMS_REASON

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.runs import checkpoint_path
+from cli.checkpoints import checkpoint_path
 from tests.graph.helpers import DEFAULT_OBJECTIVE, rows, scalar
 from tests.report.conftest import FinishedRun, cli, run_objective
 

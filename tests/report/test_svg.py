@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from graph.report_graphs import TimeScale, plan_svg, timeline_svg
-from graph.report_timeline import Span, Step, Timeline
-from graph.svg import Svg, nice_ticks
-from graph.svg_charts import Band, LineChart, Series, hbar_chart
+from report.charts import Band, LineChart, Series, hbar_chart
+from report.graphs import TimeScale, plan_svg, timeline_svg
+from report.svg import Svg, nice_ticks
+from report.timeline import Span, Step, Timeline
 
 HOSTILE = '"><script>alert(1)</script><x a="'
 

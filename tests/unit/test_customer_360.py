@@ -24,8 +24,7 @@ from cdp.seed import seed_cdp
 
 
 def _view(db, pid: str) -> dict:
-    cur = db.execute("SELECT * FROM customer_360 WHERE profile_id = ?", [pid])
-    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    return next(db.query("SELECT * FROM customer_360 WHERE profile_id = ?", [pid]))
 
 
 def _purchase(mid, pid, ts, amount, category):

@@ -318,7 +318,7 @@ def test_a_foreign_checkpoint_file_is_refused_and_left_byte_for_byte(cdp_path, k
     """rt2 #5: a foreign SQLite `f.checkpoints.db` got LangGraph's tables and WAL mode; a text file
     there gave "the CDP ... could not be written ... continue with: cdp-agents resume". Fails on the
     old code."""
-    from cli.runs import checkpoint_path
+    from cli.checkpoints import checkpoint_path
 
     checkpoints = Path(checkpoint_path(str(cdp_path)))
     FOREIGN[kind](checkpoints)
@@ -336,7 +336,7 @@ def test_a_foreign_checkpoint_file_is_refused_and_left_byte_for_byte(cdp_path, k
 def test_an_empty_or_langgraph_only_checkpoint_file_is_used(cdp_path, state):
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from cli.runs import checkpoint_path
+    from cli.checkpoints import checkpoint_path
 
     checkpoints = Path(checkpoint_path(str(cdp_path)))
     checkpoints.write_bytes(b"")
@@ -350,7 +350,7 @@ def test_an_empty_or_langgraph_only_checkpoint_file_is_used(cdp_path, state):
 
 
 def test_a_deleted_checkpoint_files_wal_is_refused(cdp_path):
-    from cli.runs import checkpoint_path
+    from cli.checkpoints import checkpoint_path
 
     checkpoints = Path(checkpoint_path(str(cdp_path)))
     Path(f"{checkpoints}-wal").write_bytes(b"\x00" * 64)
@@ -363,7 +363,7 @@ def test_a_deleted_checkpoint_files_wal_is_refused(cdp_path):
 
 def test_two_cdps_never_share_a_checkpoint_file():
     """rt2 #5: `a.db`, `a.sqlite` and `a` all used `a.checkpoints.db` (`Path.stem`)."""
-    from cli.runs import checkpoint_path
+    from cli.checkpoints import checkpoint_path
 
     names = ["a.db", "a.sqlite", "a", "a.sqlite.db", "a.checkpoints", "a.DB", "d/a.db", "a.b.db"]
     paths = [checkpoint_path(n) for n in names]

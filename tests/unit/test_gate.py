@@ -119,20 +119,16 @@ def prior_send(db, pid: str, when: str, channel: str = "email", **campaign_cols)
 
 
 def decision(db, cid: str, pid: str, step: int = 0) -> dict | None:
-    cur = db.execute(
-        "SELECT * FROM decisions WHERE campaign_id = ? AND profile_id = ? AND step = ?", [cid, pid, step]
-    )
-    row = cur.fetchone()
-    if row is None:
+    sql = "SELECT * FROM decisions WHERE campaign_id = ? AND profile_id = ? AND step = ?"
+    out = next(db.query(sql, [cid, pid, step]), None)
+    if out is None:
         return None
-    out = dict(zip([d[0] for d in cur.description], row, strict=True))
     out["evidence"] = json.loads(out["evidence"])
     return out
 
 
 def sent(db, cid: str, pid: str) -> list[dict]:
-    cur = db.execute("SELECT * FROM sends WHERE campaign_id = ? AND profile_id = ?", [cid, pid])
-    return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+    return list(db["sends"].rows_where("campaign_id = ? AND profile_id = ?", [cid, pid]))
 
 
 @pytest.fixture

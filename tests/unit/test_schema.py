@@ -6,8 +6,7 @@ from cdp import open_cdp
 
 
 def _row(db, pid):
-    cur = db.execute("SELECT * FROM customer_360 WHERE profile_id = ?", [pid])
-    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    return next(db.query("SELECT * FROM customer_360 WHERE profile_id = ?", [pid]))
 
 
 def test_migrations_are_idempotent(cdp_path):

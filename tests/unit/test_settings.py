@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from cdp.policy import ContactPolicy
 from cdp.settings import InvalidSettingError
+from cli.checkpoints import checkpoint_path
 from cli.main import app
-from cli.runs import checkpoint_path
 from graph.context import Context
 from tests.graph.helpers import DEFAULT_OBJECTIVE
 

@@ -1,7 +1,7 @@
 """The HTML report of a run: one self-contained page (inline CSS and SVG, no script, no fetch).
 
 Objective, agent summaries and CDP text are untrusted: every value goes through `esc`, so a
-`<script>` in an objective shows as text. Charts come from `graph.svg_charts` / `graph.report_graphs`.
+`<script>` in an objective shows as text. Charts come from `report.charts` / `report.graphs`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.report_data import Lifecycle, ReportData, day_ranges
-from graph.report_graphs import STATUS_COLOURS, plan_svg, timeline_svg
-from graph.svg import PALETTE, esc
-from graph.svg_charts import Band, LineChart, Marker, Series, hbar_chart, percent, points
-from graph.understanding import interpretation_lines
+from report.charts import Band, LineChart, Marker, Series, hbar_chart, percent, points
+from report.data import Lifecycle, ReportData, day_ranges
+from report.graphs import STATUS_COLOURS, plan_svg, timeline_svg
+from report.interpretation import interpretation_lines
+from report.svg import PALETTE, esc
 
 STYLE = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f4f6fa; --card:#ffffff; --accent:#2f6fdb; }

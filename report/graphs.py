@@ -10,8 +10,8 @@ from itertools import pairwise
 from statistics import median
 from typing import Any
 
-from graph.report_timeline import PHASES, Span, Timeline
-from graph.svg import GRID, INK, MUTED, Svg, arrow_marker, nice_ticks, truncate
+from report.svg import GRID, INK, MUTED, Svg, arrow_marker, nice_ticks, truncate
+from report.timeline import PHASES, Span, Timeline
 
 #: (fill, stroke) per task status.
 STATUS_COLOURS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from graph.svg import GRID, INK, MUTED, PALETTE, Svg, nice_ticks, num, points_path, truncate
+from report.svg import GRID, INK, MUTED, PALETTE, Svg, nice_ticks, num, points_path, truncate
 
 Format = Callable[[float], str]
 

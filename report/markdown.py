@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.report import facts_markdown
-from graph.report_data import ReportData, day_ranges
-from graph.report_graphs import duration_text
-from graph.understanding import interpretation_lines
+from report.data import ReportData, day_ranges
+from report.facts import facts_markdown
+from report.graphs import duration_text
+from report.interpretation import interpretation_lines
 
 NO_RESULTS = (
     "No measured results yet: the campaign has no simulated days "

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdp.tools_insights import UNDELIVERED
-from graph.messages import thread_messages
-from graph.report import narrative_of, run_facts
-from graph.report_timeline import Timeline, timeline_from_history, timeline_from_messages
+from report.facts import narrative_of, run_facts
+from report.timeline import Timeline, timeline_from_history, timeline_from_messages
 
 #: Campaign settings the report shows (offer, budget, holdout, channels).
 CAMPAIGN_FIELDS = (
@@ -146,9 +145,17 @@ class ReportData:
 
 
 def _dicts(db, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    return list(db.query(sql, params))
+
+
+def thread_messages(db, thread_id: str) -> list[dict[str, Any]]:
+    """The run's agent message log (requests, responses, escalations) in the order it was written."""
+    return _dicts(
+        db,
+        "SELECT message_id, kind, sender, recipient, task_id, payload, protocol, created_at "
+        "FROM agent_messages WHERE thread_id = ? ORDER BY message_id",
+        [thread_id],
+    )
 
 
 def _json(text: Any, default: Any) -> Any:
