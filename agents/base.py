@@ -22,6 +22,7 @@ included) and each error.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol, cast
@@ -408,7 +409,16 @@ def run_specialist(
     )
     limit = step_limit(context.max_agent_steps)
     try:
-        out = agent.invoke(task, {**(config or {}), "recursion_limit": limit}, context=context)
+        if agent.checkpointer is False:
+            # Without checkpoints there is no write to wait for, but a "sync" durability inherited from
+            # the calling graph would wait for one (LangGraph 1.2): run it as "exit", quietly.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="`durability` has no effect")
+                out = agent.invoke(
+                    task, {**(config or {}), "recursion_limit": limit}, context=context, durability="exit"
+                )
+        else:
+            out = agent.invoke(task, {**(config or {}), "recursion_limit": limit}, context=context)
     except GraphRecursionError:
         raise StepBudgetExceeded(f"no finished result after {context.max_agent_steps} model calls") from None
     finally:
