@@ -19,6 +19,7 @@ from langgraph.types import Command
 from agents.base import AgentEnv
 from agents.registry import REGISTRY
 from cdp import clock, lifecycle, simulate
+from cdp import status as cdp_status
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.run_info import cdp_session, thread_id_of
@@ -155,10 +156,8 @@ def lifecycle_day(
             # The simulation hands the clock back: it stays at the simulated instant, but the next
             # open with CDP_NOW set (a test, a demo) pins it again as before.
             clock.set_clock(db, headline["as_of"])
-            db.execute(
-                "UPDATE campaigns SET status = CASE WHEN status = 'running' THEN 'completed' ELSE status END, "
-                "updated_at = ? WHERE campaign_id = ?",
-                [headline["as_of"], campaign_id],
+            cdp_status.set_campaign_status(
+                db, campaign_id, "completed", at=headline["as_of"], only_from=("running",)
             )
             db.conn.commit()
     info.update(

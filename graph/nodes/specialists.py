@@ -17,6 +17,7 @@ from langgraph.types import Command
 from agents.base import AgentEnv, Specialist
 from agents.registry import REGISTRY
 from graph.context import Context
+from graph.launch_request import launch_request_of
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import cdp_session, thread_id_of
@@ -84,7 +85,9 @@ def make_specialist_node(agent: str):
                 env.outbox,
                 consumers=[(c, a) for c, a in inp.get("consumers", [])],
             )
+        request = launch_request_of(task["id"], result, campaign_id=inp.get("campaign_id", ""))
         return {
+            **({"launch_request": request} if request else {}),
             "results": {task["id"]: result},
             "task_status": {task["id"]: "done"},
             "llm_calls": run.llm_calls,

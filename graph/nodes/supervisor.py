@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
+from cdp import status as cdp_status
 from cdp.redact import redact
 from cdp.terms import CdpTerms, read_terms
 from cdp.vocabulary import SegmentVocabulary, cdp_category
@@ -85,15 +86,17 @@ def upsert_run(
     db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None
 ) -> None:
     """Record the run and the settings it started with (kept on later updates, read by `resume`)."""
-    now = clock.now_iso(db)
     settings = json.dumps(dataclasses.asdict(ctx), sort_keys=True, default=str)
     with db.conn:
-        db.execute(
-            "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at, "
-            "settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
-            "status = excluded.status, campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), "
-            "updated_at = excluded.updated_at, settings = COALESCE(runs.settings, excluded.settings)",
-            [thread_id, objective[:2000], status, ctx.protocol, ctx.model, campaign_id, now, now, settings],
+        cdp_status.record_run(
+            db,
+            thread_id,
+            status,
+            objective=objective,
+            protocol=ctx.protocol,
+            model=ctx.model,
+            campaign_id=campaign_id,
+            settings=settings,
         )
 
 
@@ -129,12 +132,12 @@ def create_campaign(
     spec = plan.campaign
     now = clock.now_iso(db)
     with db.conn:
-        db.execute(
-            """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
+        inserted = db.execute(
+            """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, promotional,
                 message_kind, offer_kind, offer_category, discount_pct, budget, currency, holdout_pct,
                 channels, send_at, offer_value, offer_unit, offer_valid_until, occasion, interpretation,
                 created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'planned', 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (campaign_id) DO NOTHING""",
             [
                 campaign_id,
@@ -158,7 +161,9 @@ def create_campaign(
                 now,
                 now,
             ],
-        )
+        ).rowcount
+        if inserted:  # a new row starts as a draft; planning makes it `planned`
+            cdp_status.set_campaign_status(db, campaign_id, "planned", at=now)
 
 
 def supervisor(
