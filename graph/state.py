@@ -127,6 +127,48 @@ class Lifecycle(TypedDict, total=False):
     review_failures: list[ReviewFailure]
 
 
+class Review(TypedDict, total=False):
+    """One agent's review of a simulated day: done with a summary and outputs, or failed with why."""
+
+    status: Literal["done", "failed"]
+    summary: str
+    outputs: dict[str, Any]
+    error: str
+
+
+class LifecycleDayInput(TypedDict, total=False):
+    """What the lifecycle subgraph reads from the orchestrator's state for one simulated day."""
+
+    objective: str
+    campaign_id: str
+    lifecycle: Lifecycle
+
+
+class LifecycleDayOutput(TypedDict, total=False):
+    """What one simulated day hands back: the new lifecycle summary, its messages and model calls."""
+
+    lifecycle: Lifecycle
+    messages: Annotated[list[dict[str, Any]], append_messages]
+    llm_calls: Annotated[int, operator.add]
+
+
+class LifecycleDayState(LifecycleDayInput, LifecycleDayOutput, total=False):
+    """The state of one simulated day, step by step (clock → wave → deliver → measure → review → guard).
+
+    Lives in the subgraph's own checkpoints only; the orchestrator sees `LifecycleDayOutput`.
+    """
+
+    day: int
+    launched_at: str
+    #: The follow-up wave the gate decided today (GateCounts), or None when none was due.
+    wave: GateCounts | None
+    delivered: int
+    #: `cdp.lifecycle.measure_day`'s headline for the day.
+    headline: dict[str, Any]
+    reviews: dict[str, Review]
+    review_failures: list[ReviewFailure]
+
+
 class InputState(TypedDict):
     """What a caller gives: the objective in plain language."""
 
