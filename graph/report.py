@@ -175,7 +175,11 @@ def _lifecycle_markdown(lc: dict[str, Any]) -> list[str]:
     else:
         lines.append("No change was needed: the daily reviews kept the campaign as launched.")
     if lc.get("review_failures"):
-        lines += ["", "Reviews that failed (the campaign kept its allocation; the unsubscribe guard held):", ""]
+        lines += [
+            "",
+            "Reviews that failed (the campaign kept its allocation; the unsubscribe guard held):",
+            "",
+        ]
         lines += [f"- day {f['day']}, {f['agent']}: {f['error']}" for f in lc["review_failures"]]
     lines.append("")
     return lines
