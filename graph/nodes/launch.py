@@ -58,8 +58,8 @@ def launch(
     tid = request["task_id"]
     result = state["results"][tid]
     campaign_id = state["campaign_id"]
-    preview = dict(request.get("preview") or {})
-    planned = int(preview.get("scheduled", 0))
+    preview = request.get("preview") or {}
+    planned = int(preview.get("scheduled") or 0)
     thread_id = thread_id_of(config, state.get("objective", ""))
     interpretation = dict(state.get("interpretation") or {})
     with cdp_session(ctx.db_path) as db:

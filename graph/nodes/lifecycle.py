@@ -17,7 +17,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any, Literal
 
-from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -96,13 +96,13 @@ def clock_step(state: LifecycleDayState, runtime: Runtime[Context]) -> dict[str,
     return {"day": day, "launched_at": launched_at}
 
 
-def wave_step(state: LifecycleDayState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+def wave_step(state: LifecycleDayState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Stage the reminder wave due today, if any, through the contact-policy gate."""
     ctx = _ctx(runtime)
     day, every = state["day"], ctx.followup_every_days
     if not (every and day > 1 and (day - 1) % every == 0):
         return {"wave": None}
-    thread_id = thread_id_of(config, state.get("objective", ""))
+    thread_id = thread_id_of(get_config(), state.get("objective", ""))
     with cdp_session(ctx.db_path) as db:
         gate = lifecycle.stage_followup(
             db, state["campaign_id"], (day - 1) // every, policy=ctx.policy(), thread_id=thread_id
@@ -186,9 +186,9 @@ def make_review_step(max_attempts: int):
     reviews; the campaign keeps its allocation and the guard holds either way.
     """
 
-    def review(state: LifecycleDayState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    def review(state: LifecycleDayState, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = _ctx(runtime)
-        thread_id = thread_id_of(config, state.get("objective", ""))
+        thread_id = thread_id_of(get_config(), state.get("objective", ""))
         attempt = runtime.execution_info.node_attempt if runtime.execution_info else max_attempts
         reviews: dict[str, Review] = {}
         failures: list[ReviewFailure] = []
@@ -212,12 +212,12 @@ def make_review_step(max_attempts: int):
     return review
 
 
-def guard_step(state: LifecycleDayState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+def guard_step(state: LifecycleDayState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Stop on unsubscribes whatever the model decided, log the day, hand the clock back at the end."""
     ctx = _ctx(runtime)
     info = state.get("lifecycle") or {}
     day, headline, campaign_id = state["day"], state["headline"], state["campaign_id"]
-    thread_id = thread_id_of(config, state.get("objective", ""))
+    thread_id = thread_id_of(get_config(), state.get("objective", ""))
     reviews = state.get("reviews") or {}
     with cdp_session(ctx.db_path) as db:
         stopped = lifecycle.allocation(db, campaign_id)["stopped"]
