@@ -20,6 +20,7 @@ from cdp.errors import CdpError, UnknownCampaignError
 from cdp.gate import CHANNELS, GateResult, run_gate
 from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
+from cdp.status import set_campaign_status
 from cdp.vocabulary import effective_language_sql
 
 #: Cells smaller than this are reported but never used to pick a winner.
@@ -69,10 +70,8 @@ def start(db, campaign_id: str) -> str:
         return str(row[0])
     now = clock.now_iso(conn)
     with conn:
-        conn.execute(
-            "UPDATE campaigns SET launched_at = ?, status = 'running', updated_at = ? WHERE campaign_id = ?",
-            [now, now, campaign_id],
-        )
+        conn.execute("UPDATE campaigns SET launched_at = ? WHERE campaign_id = ?", [now, campaign_id])
+        set_campaign_status(conn, campaign_id, "running", at=now)
     return now
 
 
@@ -349,10 +348,7 @@ def apply_adjustment(
                 "UPDATE sends SET status = 'cancelled' WHERE campaign_id = ? AND status = 'scheduled'",
                 [campaign_id],
             ).rowcount
-            conn.execute(
-                "UPDATE campaigns SET status = 'stopped', updated_at = ? WHERE campaign_id = ?",
-                [now, campaign_id],
-            )
+            set_campaign_status(conn, campaign_id, "stopped", at=now)
         if action != "keep":
             _save_allocation(conn, campaign_id, alloc)
         cur = conn.execute(

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from cdp import status as cdp_status
 from cdp.db import default_db_path, open_cdp
 from cdp.errors import CdpError
 from cdp.settings import InvalidSettingError
@@ -133,9 +134,9 @@ def finish(graph, config, context: Context, as_json: bool) -> int:
     db = open_cdp(context.db_path)
     try:
         facts = run_facts(db, values, status)
-        if pending:
+        if pending and cdp_status.run_status(db, thread_id) is not None:
             with db.conn:
-                db.execute("UPDATE runs SET status = 'interrupted' WHERE thread_id = ?", [thread_id])
+                cdp_status.set_run_status(db, thread_id, "interrupted")
     finally:
         db.conn.close()
     interpretation = (pending or {}).get("interpretation") or values.get("interpretation")

@@ -15,7 +15,7 @@ from graph.context import Context
 from graph.nodes.dispatch import dispatch
 from graph.nodes.human import human
 from graph.nodes.launch import launch
-from graph.nodes.lifecycle import lifecycle_day
+from graph.nodes.lifecycle import after_day, build_lifecycle_graph
 from graph.nodes.resolve import resolve
 from graph.nodes.specialists import make_specialist_node, on_specialist_error
 from graph.nodes.supervisor import supervisor
@@ -50,7 +50,9 @@ def build_graph(
     g.add_node("launch", launch, destinations=("dispatch",))
     g.add_node("resolve", resolve, destinations=("dispatch",))
     g.add_node("human", human, destinations=("dispatch", "synthesize"))
-    g.add_node("lifecycle", lifecycle_day, retry_policy=retry, destinations=("lifecycle", "synthesize"))
+    # One simulated day per step of the orchestrator (clock → wave → deliver → measure → review → guard).
+    g.add_node("lifecycle", build_lifecycle_graph(retry))
+    g.add_conditional_edges("lifecycle", after_day, ["lifecycle", "synthesize"])
     g.add_node("synthesize", synthesize, retry_policy=retry)
     g.add_edge(START, "supervisor")
     return g

@@ -324,7 +324,9 @@ def collect_report(db, thread_id: str, graph: Any = None) -> ReportData:
         thread_id=thread_id,
         objective=state.get("objective") or "",
         status=status,
-        narrative=narrative_of(values.get("report") or ""),
+        # The narrative as the synthesizer wrote it; a run checkpointed before state carried it keeps
+        # it only inside its Markdown report.
+        narrative=values.get("narrative") or narrative_of(values.get("report") or ""),
         facts=facts,
         run={k: run.get(k) for k in ("protocol", "model", "created_at", "updated_at")},
         campaign=campaign,

@@ -52,6 +52,8 @@ def run_facts(db, state: dict[str, Any], status: str) -> dict[str, Any]:
                         [campaign_id],
                     )
                 ],
+                # A daily review that failed for good is reported, never dropped silently.
+                **({"review_failures": info["review_failures"]} if info.get("review_failures") else {}),
             }
         }
     return {
@@ -172,6 +174,13 @@ def _lifecycle_markdown(lc: dict[str, Any]) -> list[str]:
         ]
     else:
         lines.append("No change was needed: the daily reviews kept the campaign as launched.")
+    if lc.get("review_failures"):
+        lines += [
+            "",
+            "Reviews that failed (the campaign kept its allocation; the unsubscribe guard held):",
+            "",
+        ]
+        lines += [f"- day {f['day']}, {f['agent']}: {f['error']}" for f in lc["review_failures"]]
     lines.append("")
     return lines
 

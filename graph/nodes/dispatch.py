@@ -1,8 +1,8 @@
 """Dispatcher: sends every ready task with `Send` (parallel when independent) and routes the rest.
 
-Order of concerns on each pass: open conflicts, a staged launch, failed tasks (reassign to the
-registered fallback, else escalate), ready tasks, and when nothing is left, the simulated lifecycle of
-a launched campaign (when the run asks for one) or synthesis.
+Order of concerns on each pass: open conflicts, a waiting `launch_request`, failed tasks (reassign to
+the registered fallback, else escalate), ready tasks, and when nothing is left, the simulated lifecycle
+of a launched campaign (when the run asks for one) or synthesis.
 """
 
 from __future__ import annotations
@@ -27,14 +27,6 @@ AGENT_NODES = tuple(REGISTRY)
 TERMINAL = {"done", "failed", "skipped"}
 
 
-def pending_launch(state: OrchestratorState) -> str | None:
-    for tid, result in (state.get("results") or {}).items():
-        outputs = result.get("outputs") or {}
-        if result.get("status") == "done" and outputs.get("needs_launch") and not outputs.get("launched"):
-            return tid
-    return None
-
-
 def dispatch(
     state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal[*AGENT_NODES, "launch", "resolve", "human", "lifecycle", "synthesize"]]:  # type: ignore[valid-type]
@@ -47,7 +39,7 @@ def dispatch(
         return Command(goto="synthesize")
     if open_conflicts(state.get("proposals") or [], state.get("resolutions") or []):
         return Command(goto="resolve")
-    if pending_launch(state):
+    if state.get("launch_request"):
         return Command(goto="launch")
     thread_id = thread_id_of(config, state.get("objective", ""))
     by_id = {t["id"]: t for t in plan}

@@ -1,7 +1,8 @@
 """Launch: approval for high-impact sends, then the contact-policy gate schedules them.
 
-Nothing before the `interrupt()` writes anything, and the gate is idempotent, so a resumed or
-re-run launch never sends twice. The gate reads consent, complaints and suppression traits at the
+The dispatcher routes here while a `launch_request` waits; launch consumes it (sets it back to None)
+and writes its `LaunchOutcome` into `launch`. Nothing before the `interrupt()` writes anything, and
+the gate is idempotent, so a resumed or re-run launch never sends twice. The gate reads consent, complaints and suppression traits at the
 moment it runs, so a complaint that arrives while the run waits for approval still stops that
 customer's message.
 """
@@ -14,15 +15,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from cdp import clock
+from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.gate import run_gate
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
 from graph.nodes.approval import read_decision
-from graph.nodes.dispatch import pending_launch
 from graph.run_info import thread_id_of
-from graph.state import OrchestratorState
+from graph.state import LaunchOutcome, OrchestratorState
 from graph.understanding import audience_warning
 
 
@@ -53,13 +53,14 @@ def launch(
     state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal["dispatch"]]:
     ctx = runtime.context or Context()
-    tid = pending_launch(state)
-    if tid is None:
+    request = state.get("launch_request")
+    if not request:
         return Command(goto="dispatch")
+    tid = request["task_id"]
     result = state["results"][tid]
     campaign_id = state["campaign_id"]
-    preview = (result.get("outputs") or {}).get("preview") or {}
-    planned = int(preview.get("scheduled", 0))
+    preview = request.get("preview") or {}
+    planned = int(preview.get("scheduled") or 0)
     thread_id = thread_id_of(config, state.get("objective", ""))
     interpretation = dict(state.get("interpretation") or {})
     with cdp_session(ctx.db_path) as db:
@@ -85,18 +86,14 @@ def launch(
         )
         decision, decided_by = read_decision(answer), HUMAN
     messages: list[dict[str, Any]] = []
-    launch_info: dict[str, Any] = {"decision": decision, "decided_by": decided_by}
+    launch_info = LaunchOutcome(decision=decision, decided_by=decided_by)  # type: ignore[typeddict-item]
     with cdp_session(ctx.db_path) as db:
         if decision == "approve":
             gate = run_gate(db, campaign_id, step=0, policy=ctx.policy())
-            launch_info.update(gate.to_dict())
-            new_status = "scheduled"
-        else:
-            new_status = "denied"
+            launch_info.update(gate.to_dict())  # type: ignore[typeddict-item]
         with db.conn:
-            db.execute(
-                "UPDATE campaigns SET status = ?, updated_at = ? WHERE campaign_id = ?",
-                [new_status, clock.now_iso(db), campaign_id],
+            cdp_status.set_campaign_status(
+                db, campaign_id, "scheduled" if decision == "approve" else "denied"
             )
         messages.append(
             record_message(
@@ -118,6 +115,7 @@ def launch(
     return Command(
         goto="dispatch",
         update={
+            "launch_request": None,
             "launch": launch_info,
             "results": {tid: {**result, "outputs": outputs}},
             "messages": messages,

@@ -18,6 +18,7 @@ from agents.base import context_model, run_specialist
 from agents.registry import REGISTRY
 from cdp.db import cdp_session
 from graph.context import Context
+from graph.launch_request import launch_request_of
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import thread_id_of
@@ -57,7 +58,9 @@ def make_specialist_node(agent: str, retry: RetryPolicy | None = None):
                 outcome["outbox"],
                 consumers=[(c, a) for c, a in inp.get("consumers", [])],
             )
+        request = launch_request_of(task["id"], result, campaign_id=inp.get("campaign_id", ""))
         return {
+            **({"launch_request": request} if request else {}),
             "results": {task["id"]: result},
             "task_status": {task["id"]: "done"},
             "llm_calls": outcome["llm_calls"],

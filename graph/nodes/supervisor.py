@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from agents.registry import REGISTRY, describe_agents
 from cdp import clock
+from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.input_checks import MAX_OBJECTIVE_CHARS
 from cdp.redact import redact
@@ -83,25 +84,17 @@ def upsert_run(
     db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None
 ) -> None:
     """Record the run and the settings it started with (kept on later updates, read by `resume`)."""
-    now = clock.now_iso(db)
     settings = json.dumps(ctx.settings(), sort_keys=True, default=str)
     with db.conn:
-        db.execute(
-            "INSERT INTO runs (thread_id, objective, status, protocol, model, campaign_id, created_at, updated_at, "
-            "settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
-            "status = excluded.status, campaign_id = COALESCE(excluded.campaign_id, runs.campaign_id), "
-            "updated_at = excluded.updated_at, settings = COALESCE(runs.settings, excluded.settings)",
-            [
-                thread_id,
-                objective[:MAX_OBJECTIVE_CHARS],
-                status,
-                ctx.protocol,
-                ctx.model,
-                campaign_id,
-                now,
-                now,
-                settings,
-            ],
+        cdp_status.record_run(
+            db,
+            thread_id,
+            status,
+            objective=objective,
+            protocol=ctx.protocol,
+            model=ctx.model,
+            campaign_id=campaign_id,
+            settings=settings,
         )
 
 
@@ -137,12 +130,12 @@ def create_campaign(
     spec = plan.campaign
     now = clock.now_iso(db)
     with db.conn:
-        db.execute(
-            """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, status, promotional,
+        inserted = db.execute(
+            """INSERT INTO campaigns (campaign_id, name, objective, goal, thread_id, promotional,
                 message_kind, offer_kind, offer_category, discount_pct, budget, currency, holdout_pct,
                 channels, send_at, offer_value, offer_unit, offer_valid_until, occasion, interpretation,
                 created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'planned', 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, 1, 'marketing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (campaign_id) DO NOTHING""",
             [
                 campaign_id,
@@ -166,7 +159,9 @@ def create_campaign(
                 now,
                 now,
             ],
-        )
+        ).rowcount
+        if inserted:  # a new row starts as a draft; planning makes it `planned`
+            cdp_status.set_campaign_status(db, campaign_id, "planned", at=now)
 
 
 def supervisor(

@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from cdp import clock
+from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.redact import redact_json_text
 from graph.context import Context
@@ -48,11 +48,10 @@ def synthesize(state: OrchestratorState, runtime: Runtime[Context], config: Runn
             narrative = str(reply.content or "").strip() or narrative
         report = facts_markdown(facts, narrative)
         if state.get("campaign_id") and status != "completed":
+            # A campaign that never launched ends with the run; a scheduled one keeps its sends.
             with db.conn:
-                db.execute(
-                    "UPDATE campaigns SET status = CASE WHEN status = 'scheduled' THEN status ELSE ? END, "
-                    "updated_at = ? WHERE campaign_id = ?",
-                    [status, clock.now_iso(db), state["campaign_id"]],
+                cdp_status.set_campaign_status(
+                    db, state["campaign_id"], status, only_from=("draft", "planned", "denied", status)
                 )
         upsert_run(db, thread_id, state.get("objective", ""), status, ctx, state.get("campaign_id"))
-    return {"status": status, "report": report, "llm_calls": calls}
+    return {"status": status, "narrative": narrative, "report": report, "llm_calls": calls}
