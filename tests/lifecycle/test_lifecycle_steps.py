@@ -18,6 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 import graph.graph as graph_module
 from graph.graph import build_graph, graph
+from graph.nodes.lifecycle import STEPS
 from llm.scripted import ScriptedTimeoutError
 from tests.graph.helpers import FaultyModels, rows, run, scalar
 from tests.seeded import seeded_copy
@@ -119,7 +120,7 @@ def test_every_step_of_every_day_is_checkpointed(tmp_path, reference):
                 if c.startswith("branch:to:")
             )
     assert len(checkpoints) == DAYS  # one subgraph run per simulated day
-    steps = set(lifecycle_node.STEPS)
+    steps = set(STEPS)
     for ns, n in checkpoints.items():
         assert triggered[ns] == steps, ns
         assert n >= len(steps) + 1, (ns, n)  # the input, then one checkpoint after each step
