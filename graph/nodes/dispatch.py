@@ -17,8 +17,8 @@ from agents.registry import REGISTRY, fallback_of
 from cdp.db import cdp_session
 from graph.conflicts import open_conflicts
 from graph.context import Context
+from graph.handoffs import wants_lifecycle
 from graph.messages import SUPERVISOR, record_message
-from graph.nodes.lifecycle import wants_lifecycle
 from graph.protocols import gather_inputs, request_message
 from graph.run_info import thread_id_of
 from graph.state import OrchestratorState

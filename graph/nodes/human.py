@@ -9,9 +9,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from cdp.db import cdp_session
+from graph.approval import read_decision
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
-from graph.nodes.approval import read_decision
 from graph.run_info import thread_id_of
 from graph.state import OrchestratorState
 

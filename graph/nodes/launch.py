@@ -18,9 +18,9 @@ from langgraph.types import Command, interrupt
 from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.gate import run_gate
+from graph.approval import read_decision
 from graph.context import Context
 from graph.messages import HUMAN, SUPERVISOR, record_message
-from graph.nodes.approval import read_decision
 from graph.run_info import thread_id_of
 from graph.state import LaunchOutcome, OrchestratorState
 from graph.understanding import audience_warning

@@ -65,14 +65,6 @@ RESULT_KEYS = (
 KEPT = 50
 
 
-def wants_lifecycle(state: OrchestratorState, ctx: Context) -> bool:
-    """Simulate only a launched campaign, and only until the days run out or it is stopped."""
-    info = state.get("lifecycle") or {}
-    launched = (state.get("launch") or {}).get("decision") == "approve"
-    done = info.get("stopped") or info.get("day", 0) >= ctx.simulate_days
-    return bool(ctx.simulate_days > 0 and state.get("campaign_id") and launched and not done)
-
-
 def after_day(state: OrchestratorState) -> Literal["lifecycle", "synthesize"]:
     """Another day, unless the campaign was stopped or the run's days are over."""
     info = state.get("lifecycle") or {}

@@ -18,7 +18,7 @@ from agents.base import context_model, run_specialist
 from agents.registry import REGISTRY
 from cdp.db import cdp_session
 from graph.context import Context
-from graph.launch_request import launch_request_of
+from graph.handoffs import launch_request_of
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import thread_id_of

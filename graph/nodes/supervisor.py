@@ -22,7 +22,7 @@ from cdp.vocabulary import SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
 from graph.plan import Interpretation, Plan, PlanError, validate_plan
-from graph.run_info import campaign_id_for, thread_id_of
+from graph.run_info import campaign_id_for, thread_id_of, upsert_run
 from graph.state import OrchestratorState
 from graph.understanding import (
     Problem,
@@ -78,24 +78,6 @@ def with_approved_audience(plan: Plan, interpretation: Interpretation) -> Plan:
         for t in plan.tasks
     ]
     return plan.model_copy(update={"tasks": tasks})
-
-
-def upsert_run(
-    db, thread_id: str, objective: str, status: str, ctx: Context, campaign_id: str | None
-) -> None:
-    """Record the run and the settings it started with (kept on later updates, read by `resume`)."""
-    settings = json.dumps(ctx.settings(), sort_keys=True, default=str)
-    with db.conn:
-        cdp_status.record_run(
-            db,
-            thread_id,
-            status,
-            objective=objective,
-            protocol=ctx.protocol,
-            model=ctx.model,
-            campaign_id=campaign_id,
-            settings=settings,
-        )
 
 
 def plan_problem(exc: BaseException) -> str:

@@ -13,8 +13,7 @@ from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.redact import redact_json_text
 from graph.context import Context
-from graph.nodes.supervisor import upsert_run
-from graph.run_info import thread_id_of
+from graph.run_info import thread_id_of, upsert_run
 from graph.state import OrchestratorState
 from prompts import load_prompt
 from report.facts import facts_markdown, run_facts

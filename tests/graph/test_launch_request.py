@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graph.report_data import collect_report
 from langgraph.types import Command
 
 from cdp import open_cdp
-from graph.launch_request import launch_request_of
+from graph.handoffs import launch_request_of
 from graph.state import LaunchOutcome, LaunchRequest, OrchestratorState
+from report.data import collect_report
 from tests.graph.helpers import DEFAULT_OBJECTIVE, campaign_of, compile_graph, rows, run, scalar, send_count
 
 ASK: dict[str, Any] = {"approval": "ask", "approval_threshold": 0, "holdout_pct": 0.0}

@@ -133,6 +133,31 @@ def test_no_import_cycles():
     assert not cycle, "import cycle:\n" + "\n".join(cycle)
 
 
+def node_to_node_imports(root: Path) -> list[str]:
+    """Graph nodes that import another node: nodes share state, never each other's code."""
+    _, found = collect_imports(root, ("graph",))
+    return [
+        f"{imp.where}: {imp.source} imports {imp.target}"
+        for imp in found
+        if imp.source.startswith("graph.nodes.")
+        and imp.target.startswith("graph.nodes.")
+        and imp.target.split(".")[2] != imp.source.split(".")[2]
+    ]
+
+
+def test_no_node_imports_another_node():
+    assert node_to_node_imports(ROOT) == []
+
+
+def test_a_node_importing_another_node_is_reported(tmp_path):
+    _write(tmp_path, "graph/__init__.py", "")
+    _write(tmp_path, "graph/nodes/__init__.py", "")
+    _write(tmp_path, "graph/nodes/a.py", "def f():\n    from graph.nodes.b import g\n")
+    _write(tmp_path, "graph/nodes/b.py", "def g():\n    pass\n")
+    (found,) = node_to_node_imports(tmp_path)
+    assert "graph/nodes/a.py:2" in found and "graph.nodes.b" in found
+
+
 def test_every_ranked_package_is_checked():
     modules, imports = collect_imports(ROOT)
     assert {m.split(".")[0] for m in modules} == set(RANKS)
