@@ -3,6 +3,9 @@ idempotent days, and the gate deciding every reminder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from cdp import lifecycle, open_cdp
 from cdp.lifecycle import AdjustmentError
 from cdp.migrations.m050_lifecycle import ACTIONS
 from cdp.policy import ContactPolicy
+from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 from llm.scripted import lifecycle as roles_lifecycle
 from tests.graph.helpers import compile_graph, new_thread, rows, run, scalar
 from tests.invariants import assert_promise_holds
@@ -22,10 +26,22 @@ WHOLE_BASE = 1.0
 pytestmark = pytest.mark.xdist_group("lifecycle")
 
 
-def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        roles_lifecycle, "decide", lambda results, inputs: {"action": "keep", "reason": "all fine"}
-    )
+def _optimizer_says(decision: dict[str, Any]) -> Callable[..., ScriptedChatModel]:
+    """A model factory whose optimization agent always asks `adjust_campaign` for `decision`."""
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
+
+    def respond(request: ScriptedRequest) -> Any:
+        answer = default_responder(request)
+        if request.role == "optimization" and isinstance(answer, dict):
+            for call in answer.get("tool_calls") or []:
+                if call["name"] == "adjust_campaign":
+                    call["args"] = dict(decision)
+        return answer
+
+    return lambda name=None, **_: ScriptedChatModel(respond, latency_ms=0)
+
+
+def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path):
     path = seeded_copy(tmp_path)
     out = run(
         compile_graph(),
@@ -35,6 +51,7 @@ def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path, monkeypa
         audience_warn_share=WHOLE_BASE,
         simulate_days=10,
         stop_unsubscribe_rate=0.001,
+        model_factory=_optimizer_says({"action": "keep", "reason": "all fine"}),
     )
     info = out["lifecycle"]
     assert info["stopped"] and info["day"] < 10  # stopped early, no further days simulated
@@ -57,19 +74,17 @@ def test_guard_stops_on_unsubscribes_when_the_model_says_keep(tmp_path, monkeypa
     assert_promise_holds(path)
 
 
-def test_a_model_naming_unknown_cells_changes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        roles_lifecycle,
-        "decide",
-        lambda results, inputs: {
-            "action": "pause_variant",
-            "target": "'; DROP TABLE sends; --",
-            "reason": "x" * 20,
-        },
-    )
+def test_a_model_naming_unknown_cells_changes_nothing(tmp_path):
     path = seeded_copy(tmp_path)
+    evil = {"action": "pause_variant", "target": "'; DROP TABLE sends; --", "reason": "x" * 20}
     out = run(
-        compile_graph(), BROAD, path, new_thread("bad"), audience_warn_share=WHOLE_BASE, simulate_days=4
+        compile_graph(),
+        BROAD,
+        path,
+        new_thread("bad"),
+        audience_warn_share=WHOLE_BASE,
+        simulate_days=4,
+        model_factory=_optimizer_says(evil),
     )
     cid = out["campaign_id"]
     assert out["status"] == "completed" and out["lifecycle"]["day"] == 4
