@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic.json_schema import SkipJsonSchema
 
@@ -66,7 +66,8 @@ class Context:
         default_factory=_default_model,
         metadata={"description": "Chat model: 'scripted' (offline) or an OpenAI-compatible model name."},
     )
-    model_factory: SkipJsonSchema[Callable[[str], BaseChatModel] | None] = field(
+    # Typed loosely (a chat model is what it must return) so the form schema needs no model classes.
+    model_factory: SkipJsonSchema[Callable[[str], Any] | None] = field(
         default=None,
         repr=False,
         compare=False,

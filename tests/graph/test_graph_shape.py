@@ -52,3 +52,11 @@ def test_graph_studio_loads_has_an_explicit_recursion_limit_and_no_checkpointer(
     assert (graph.config or {})["recursion_limit"] == RECURSION_LIMIT <= 1000
     assert graph.checkpointer is None
     assert graph.name == "cdp-agents"
+
+
+def test_the_settings_form_studio_shows_builds_and_leaves_out_the_model_factory():
+    form = graph.get_context_jsonschema()
+    assert form is not None and {"model", "db_path", "max_agent_steps", "max_task_attempts"} <= set(
+        form["properties"]
+    )
+    assert "model_factory" not in form["properties"]  # injected in code, never typed into a form
