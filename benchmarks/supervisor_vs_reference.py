@@ -315,6 +315,7 @@ def run_reference(
     from agents.registry import REGISTRY
     from cdp.db import cdp_session
     from cdp.gate import run_gate
+    from cdp.tools_base import close_session
     from graph.context import Context
     from prompts import load_prompt
 
@@ -324,6 +325,7 @@ def run_reference(
     campaign_id = _create_campaign(db_path, objective, thread_id, plan)
     worker_model = model_factory(meter, base_ms, per_1k_ms, reference_worker_responder(db_path, thread_id))()
     agents: list[Any] = []
+    envs: list[AgentEnv] = []
     for name in dict.fromkeys(t["agent"] for t in tasks):
         spec = REGISTRY[name].skill()
         env = AgentEnv(
@@ -335,6 +337,7 @@ def run_reference(
             objective=objective,
             goal="",
         )
+        envs.append(env)
         agents.append(
             create_react_agent(worker_model, spec.tools(env), prompt=load_prompt(spec.prompt), name=name)
         )
@@ -358,10 +361,14 @@ def run_reference(
         "the right agent, one at a time, and launch the campaign once its sends are staged.",
     )
     app = workflow.compile(checkpointer=InMemorySaver())
-    app.invoke(
-        {"messages": [HumanMessage(objective)]},
-        {"configurable": {"thread_id": thread_id}, "recursion_limit": 400},
-    )
+    try:
+        app.invoke(
+            {"messages": [HumanMessage(objective)]},
+            {"configurable": {"thread_id": thread_id}, "recursion_limit": 400},
+        )
+    finally:
+        for env in envs:  # each worker's tools shared one connection, as a task's do
+            close_session(env.session())
     wall = time.perf_counter() - started
     segment = _scalar(db_path, "SELECT segment_id FROM segments ORDER BY rowid DESC LIMIT 1")
     return {"wall_s": wall, "tasks": len(tasks), "segment_id": segment, "campaign_id": campaign_id}
