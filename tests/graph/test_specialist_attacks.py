@@ -1,0 +1,127 @@
+"""Hostile model output against the specialist subgraph: each test is a concrete attack that succeeds today.
+
+Every test here is marked `xfail(strict=True)`: it states what should happen and fails on the current
+code, so the suite stays green while the defect is open, and turns red (XPASS) the moment it is fixed,
+so the mark is removed with the fix.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agents.base import run_of
+from agents.registry import REGISTRY
+from cdp import tools_base
+from cdp.redact import find_pii
+from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
+from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, run
+from tests.prompt_guard import paranoid_pii, sent_prompts
+
+EMAIL = "jane.roe+refund@example.org"
+
+
+def _scripted(respond):
+    def factory(name: str | None = None, **_: Any) -> ScriptedChatModel:
+        import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
+
+        return ScriptedChatModel(respond, latency_ms=0)
+
+    return factory
+
+
+def _invalid_json_reply(name: str, raw_arguments: str) -> AIMessage:
+    """The AIMessage ChatOpenAI builds from a tool call whose arguments are not valid JSON."""
+    from langchain_openai.chat_models.base import _convert_dict_to_message
+
+    message = _convert_dict_to_message(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_bad_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": raw_arguments},
+                }
+            ],
+        }
+    )
+    assert isinstance(message, AIMessage) and message.invalid_tool_calls
+    return message
+
+
+@pytest.mark.allow_pii_in_prompts  # checked in the test body, so the xfail mark covers it
+@pytest.mark.xfail(
+    strict=True,
+    reason="the 'not valid JSON' answer quotes the invalid call's parse error, which holds the raw "
+    "arguments the model wrote, without redaction",
+)
+def test_an_invalid_json_tool_call_does_not_echo_pii_back_to_the_model(seeded_cdp_path):
+    # The audience agent's first reply is a tool call cut off mid-string, its argument naming a
+    # customer by email (as a model does after reading a ticket it should not have quoted).
+    sent_bad = threading.Event()
+
+    def respond(request: ScriptedRequest) -> Any:
+        if request.role == "audience" and not sent_bad.is_set():
+            sent_bad.set()
+            return _invalid_json_reply("save_segment", '{"name": "refunds for ' + EMAIL)
+        return default_responder(request)
+
+    state = run(
+        compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "atk-json", model_factory=_scripted(respond)
+    )
+    assert sent_bad.is_set() and state["status"] == "completed"
+    texts = [text for _, text in sent_prompts()]
+    echoed = [t for t in texts if "not valid JSON" in t]
+    assert echoed, "the model was never told its call was invalid"
+    leaks = [(t[:120], find_pii(t), paranoid_pii(t)) for t in texts if find_pii(t) or paranoid_pii(t)]
+    assert leaks == []
+
+
+def _dup_id_conversation(checked_tool: str, checked_args: dict, other_tool: str, other_result: str):
+    """One reply with two tool calls sharing one call id: the checked tool fails, another succeeds."""
+    reply = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": checked_tool, "args": checked_args, "id": "call_dup", "type": "tool_call"},
+            {"name": other_tool, "args": {}, "id": "call_dup", "type": "tool_call"},
+            {"name": "finish", "args": {"summary": "staged"}, "id": "call_fin", "type": "tool_call"},
+        ],
+    )
+    answers = [
+        ToolMessage(
+            "Error: invalid arguments: segment_id: Field required. Fix these arguments and call the tool again.",
+            tool_call_id="call_dup",
+            name=checked_tool,
+            status="error",
+        ),
+        ToolMessage(other_result, tool_call_id="call_dup", name=other_tool),
+        ToolMessage("recorded", tool_call_id="call_fin", name="finish"),
+    ]
+    return [reply, *answers]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tool results are paired to calls by call id only: a reply reusing one id makes a failed "
+    "stage_sends look successful, so activation's check accepts a task where nothing was staged",
+)
+def test_a_reused_tool_call_id_cannot_pass_off_a_failed_tool_as_done():
+    conversation = _dup_id_conversation(
+        "stage_sends",
+        {"channel_priority": ["email"]},
+        "plan_channels",
+        '{"channels": ["email"], "staged": 999}',
+    )
+    run_ = run_of(conversation)
+    # stage_sends failed (its own answer says so), so it has no successful result ...
+    assert run_.results_of("stage_sends") == []
+    # ... and the activation check must still refuse the finish.
+    skill = REGISTRY["activation"].skill()
+    assert skill.check is not None
+    assert skill.check(run_, None) is not None  # type: ignore[arg-type]
