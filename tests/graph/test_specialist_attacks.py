@@ -177,7 +177,7 @@ def test_a_resumed_specialist_does_not_get_a_fresh_step_budget(seeded_cdp_path):
 )
 def test_an_interrupt_in_a_parallel_specialist_stops_the_run(seeded_cdp_path):
     # The content task runs in the same superstep as other tasks; its model call is interrupted.
-    calls, models = _never_finishes("content", crash_on=1)
+    _calls, models = _never_finishes("content", crash_on=1)
     with pytest.raises(Crash):
         state = run(
             compile_graph(InMemorySaver()),
