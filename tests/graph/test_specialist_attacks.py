@@ -19,7 +19,7 @@ from agents.registry import REGISTRY
 from cdp import tools_base
 from cdp.redact import find_pii
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
-from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, run
+from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, messages, rows, run
 from tests.prompt_guard import paranoid_pii, sent_prompts
 
 EMAIL = "jane.roe+refund@example.org"
@@ -190,3 +190,66 @@ def test_an_interrupt_in_a_parallel_specialist_stops_the_run(seeded_cdp_path):
         # fallback did it.
         print(state["assignments"]["content"], state["status"])
     assert not tools_base._OPEN
+
+
+OUTSIDER = "crm-export"  # not an agent, not the supervisor
+
+
+def _service_notifies_an_outsider(request: ScriptedRequest) -> Any:
+    """The service agent's notes go to a recipient that is no agent of the run."""
+    answer = default_responder(request)
+    if request.role != "service" or not isinstance(answer, dict):
+        return answer
+    calls = [
+        {**c, "args": {**c["args"], "recipient": OUTSIDER}} if c["name"] == "notify" else c
+        for c in answer.get("tool_calls") or []
+    ]
+    return {**answer, "tool_calls": calls}
+
+
+def _delivered_to_outsider(path, thread: str) -> list[Any]:
+    sent = [m for m in messages(path, thread) if m["recipient"] == OUTSIDER]
+    notes = [
+        dict(r)
+        for r in rows(
+            path, "SELECT * FROM task_notes WHERE thread_id = ? AND value LIKE ?", [thread, f"%{OUTSIDER}%"]
+        )
+    ]
+    return sent + notes
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        pytest.param(
+            "hub",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="under hub the supervisor forwards a note to any recipient the model names",
+            ),
+        ),
+        "p2p",
+        pytest.param(
+            "blackboard",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="under blackboard a note to any recipient is written as a task note downstream tasks read",
+            ),
+        ),
+    ],
+)
+def test_a_note_to_a_non_agent_is_vetoed_under_every_protocol(seeded_cdp_path, protocol):
+    thread = f"atk-note-{protocol}"
+    state = run(
+        compile_graph(),
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        protocol=protocol,
+        model_factory=_scripted(_service_notifies_an_outsider),
+    )
+    assert state["status"] == "completed", state.get("report")
+    assert "notify" in state["results"]["service"]["tools"]
+    assert _delivered_to_outsider(seeded_cdp_path, thread) == []
+    vetoes = [m for m in messages(seeded_cdp_path, thread) if m["payload"].get("vetoed")]
+    assert [v["payload"]["vetoed"]["recipient"] for v in vetoes] == [OUTSIDER]
