@@ -253,3 +253,75 @@ def test_a_note_to_a_non_agent_is_vetoed_under_every_protocol(seeded_cdp_path, p
     assert _delivered_to_outsider(seeded_cdp_path, thread) == []
     vetoes = [m for m in messages(seeded_cdp_path, thread) if m["payload"].get("vetoed")]
     assert [v["payload"]["vetoed"]["recipient"] for v in vetoes] == [OUTSIDER]
+
+
+def _run_custom_skill(path, tool, calls: list[dict[str, Any]]) -> list[str]:
+    """Run a one-tool specialist whose model calls `calls` then finishes; the texts the model was sent."""
+    from agents.base import Skill, build_specialist, run_specialist
+    from graph.context import Context
+
+    turns = iter([{"content": "", "tool_calls": calls}])
+
+    def respond(request: ScriptedRequest) -> Any:
+        return next(turns, {"content": "", "tool_calls": [{"name": "finish", "args": {"summary": "done"}}]})
+
+    skill = Skill(
+        "audience", "audience", lambda env: [tool], lambda run_, env: {"tools": len(run_.tool_calls)}
+    )
+    agent = build_specialist(skill, ScriptedChatModel(respond, latency_ms=0))
+    task = {
+        "task": {"id": "t1", "agent": "audience", "goal": "read the notes", "inputs": {}},
+        "agent": "audience",
+        "objective": "o",
+        "campaign_id": "",
+        "inputs": {},
+        "attempt": 1,
+        "consumers": [],
+        "thread_id": "atk-custom",
+    }
+    outcome = run_specialist(agent, task, Context(db_path=str(path)))
+    assert outcome["outputs"]["tools"] >= 2
+    return [text for _, text in sent_prompts()]
+
+
+@pytest.mark.allow_pii_in_prompts  # checked in the test body, so the xfail mark covers it
+@pytest.mark.xfail(
+    strict=True,
+    reason="only string tool contents are redacted: a tool built outside cdp_tool that returns content "
+    "blocks (a list) reaches the model as written",
+)
+def test_a_tool_returning_content_blocks_is_redacted_too(seeded_cdp_path):
+    from langchain_core.tools import StructuredTool
+
+    def agent_notes() -> list[dict[str, str]]:
+        """Notes left by other agents."""
+        return [{"type": "text", "text": f"customer wrote from {EMAIL}, card 4111 1111 1111 1111"}]
+
+    tool = StructuredTool.from_function(agent_notes)
+    texts = _run_custom_skill(seeded_cdp_path, tool, [{"name": "agent_notes", "args": {}}])
+    assert any("customer wrote from" in t for t in texts)
+    assert [t for t in texts if find_pii(t) or paranoid_pii(t)] == []
+
+
+@pytest.mark.allow_pii_in_prompts  # checked in the test body
+def test_a_non_tool_exception_inside_a_tool_is_redacted(seeded_cdp_path):
+    """Held: a KeyError / sqlite3 error quoting a customer's details reaches the model redacted."""
+    import sqlite3
+
+    from langchain_core.tools import StructuredTool
+
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        if key == "k":
+            raise KeyError(f"no profile for {EMAIL} / +49 30 1234567")
+        raise sqlite3.OperationalError(f"near '{EMAIL}': syntax error, IBAN DE89 3704 0044 0532 0130 00")
+
+    tool = StructuredTool.from_function(lookup)
+    texts = _run_custom_skill(
+        seeded_cdp_path,
+        tool,
+        [{"name": "lookup", "args": {"key": "k"}}, {"name": "lookup", "args": {"key": "x"}}],
+    )
+    errors = [t for t in texts if "KeyError" in t or "OperationalError" in t]
+    assert len(errors) == 2, texts
+    assert [t for t in texts if find_pii(t) or paranoid_pii(t)] == []
