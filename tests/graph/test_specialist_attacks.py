@@ -376,3 +376,39 @@ def test_a_failed_write_tool_leaves_nothing_committed(seeded_cdp_path):
     # What the task reports is what the CDP holds: the failed call changed nothing.
     assert segment != "seg_does_not_exist"
     assert staged == activation["outputs"]["staged"]
+
+
+def _chain(start: str) -> list[str]:
+    from agents.registry import fallback_of
+
+    chain = [start]
+    while (nxt := fallback_of(chain[-1])) and nxt not in chain:
+        chain.append(nxt)
+    return chain
+
+
+@pytest.mark.parametrize("attempts", [1, 10])
+def test_max_task_attempts_bounds_the_agents_on_a_failing_task(seeded_cdp_path, attempts):
+    """Held: 1 means no fallback; 10 walks the fallback chain once, each agent once, each checked."""
+    _calls, models = _never_finishes("content", crash_on=None)
+
+    thread = f"atk-attempts-{attempts}"
+    state = run(
+        compile_graph(InMemorySaver()),
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        model_factory=models,
+        max_agent_steps=2,
+        max_task_attempts=attempts,
+    )
+    tried = state["assignments"].get("content", ["content"])
+    expected = _chain("content")[:attempts]
+    assert tried[: len(expected)] == expected, tried
+    assert len(tried) <= attempts
+    failed = [m for m in messages(seeded_cdp_path, thread) if m["payload"].get("status") == "failed"]
+    # every agent that tried and did not pass content's check failed the task
+    done = state["results"].get("content", {})
+    if done.get("status") == "done":
+        assert done["agent"] in tried and "save_variants" in done["tools"]
+    assert {m["sender"] for m in failed if m["task_id"] == "content"} <= set(tried)
