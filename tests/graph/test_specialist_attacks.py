@@ -412,3 +412,57 @@ def test_max_task_attempts_bounds_the_agents_on_a_failing_task(seeded_cdp_path, 
     if done.get("status") == "done":
         assert done["agent"] in tried and "save_variants" in done["tools"]
     assert {m["sender"] for m in failed if m["task_id"] == "content"} <= set(tried)
+
+
+def _finish_only(request: ScriptedRequest) -> Any:
+    return {"content": "", "tool_calls": [{"name": "finish", "args": {"summary": "all done"}}]}
+
+
+def _invalid_only(request: ScriptedRequest) -> Any:
+    return _invalid_json_reply("save_variants", '{"variants": [')
+
+
+def _thirty_calls(request: ScriptedRequest) -> Any:
+    return {
+        "content": "",
+        "tool_calls": [
+            {"name": "segment_summary", "args": {"segment_id": f"seg_{i:02d}"}} for i in range(30)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "steps"),
+    [
+        (b, n)
+        for b in (_finish_only, _invalid_only, _thirty_calls)
+        for n in (1, 4, 50)
+        if (b, n) != (_thirty_calls, 50)
+    ],
+)
+def test_a_model_that_never_does_the_task_gets_exactly_its_budget(seeded_cdp_path, behaviour, steps):
+    """Held: finish-only (check rejects), invalid calls, 30 calls a reply: max_agent_steps calls, then the
+    task fails with StepBudgetExceeded and the fallback takes it."""
+    calls = {"audience": 0}
+
+    def respond(request: ScriptedRequest) -> Any:
+        if request.role != "audience":
+            return default_responder(request)
+        calls["audience"] += 1
+        return behaviour(request)
+
+    thread = f"atk-budget-{behaviour.__name__}-{steps}"
+    state = run(
+        compile_graph(),
+        DEFAULT_OBJECTIVE,
+        seeded_cdp_path,
+        thread,
+        model_factory=_scripted(respond),
+        max_agent_steps=steps,
+    )
+    assert calls["audience"] == steps
+    failed = [m for m in messages(seeded_cdp_path, thread) if m["payload"].get("status") == "failed"]
+    (mine,) = [m for m in failed if m["sender"] == "audience"]
+    assert f"StepBudgetExceeded: no finished result after {steps} model calls" in mine["payload"]["error"]
+    assert state["assignments"]["audience"][:2] == ["audience", REGISTRY["audience"].fallback]
+    assert not tools_base._OPEN
