@@ -466,3 +466,65 @@ def test_a_model_that_never_does_the_task_gets_exactly_its_budget(seeded_cdp_pat
     assert f"StepBudgetExceeded: no finished result after {steps} model calls" in mine["payload"]["error"]
     assert state["assignments"]["audience"][:2] == ["audience", REGISTRY["audience"].fallback]
     assert not tools_base._OPEN
+
+
+def _stepwise_with_crash(crash_role: str | None):
+    """Every agent calls one tool per model call; `crash_role`'s second model call dies once."""
+    counts: dict[str, int] = {}
+    crashed = threading.Event()
+
+    def respond(request: ScriptedRequest) -> Any:
+        answer = default_responder(request)
+        role = request.role or ""
+        counts[role] = counts.get(role, 0) + 1
+        if role == crash_role and counts[role] == 2 and not crashed.is_set():
+            crashed.set()
+            raise Crash()
+        if not isinstance(answer, dict) or role in ("supervisor", "synthesizer"):
+            return answer
+        done = {m.name for m in request.tool_results()}
+        pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
+        return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
+
+    return _scripted(respond)
+
+
+def _side_effects(path, thread: str) -> dict[str, int]:
+    from tests.graph.helpers import scalar
+
+    campaign = scalar(path, "SELECT campaign_id FROM campaigns WHERE thread_id = ?", [thread])
+    return {
+        "segments": scalar(path, "SELECT count(*) FROM segments"),
+        "members": scalar(path, "SELECT count(*) FROM segment_members"),
+        "traits": scalar(path, "SELECT count(*) FROM traits"),
+        "requests": scalar(path, "SELECT count(*) FROM send_requests WHERE campaign_id = ?", [campaign]),
+        "sends": scalar(path, "SELECT count(*) FROM sends WHERE campaign_id = ?", [campaign]),
+        "variants": scalar(path, "SELECT count(*) FROM content_variants WHERE campaign_id = ?", [campaign]),
+    }
+
+
+@pytest.mark.parametrize("role", ["audience", "activation"])
+def test_a_crash_after_tool_steps_applies_no_side_effect_twice(tmp_path, role):
+    """Held: killed after some tool steps and resumed, a run leaves the CDP as an uninterrupted run does."""
+    from tests.seeded import seeded_copy
+
+    calm = seeded_copy(tmp_path)
+    state = run(
+        compile_graph(InMemorySaver()),
+        DEFAULT_OBJECTIVE,
+        calm,
+        "atk-calm",
+        model_factory=_stepwise_with_crash(None),
+    )
+    assert state["status"] == "completed"
+    expected = _side_effects(calm, "atk-calm")
+
+    path = seeded_copy(tmp_path)
+    models = _stepwise_with_crash(role)
+    g = compile_graph(InMemorySaver())
+    with pytest.raises(Crash):
+        run(g, DEFAULT_OBJECTIVE, path, "atk-calm", model_factory=models)
+    state = run(g, None, path, "atk-calm", model_factory=models)
+    assert state["status"] == "completed", state.get("report")
+    assert _side_effects(path, "atk-calm") == expected
+    assert not tools_base._OPEN
