@@ -547,3 +547,38 @@ def test_a_finish_call_that_failed_is_not_a_finish():
         status="error",
     )
     assert run_of([reply, answer]).finished is False
+
+
+@pytest.mark.allow_pii_in_prompts  # checked in the test body
+def test_pii_a_model_writes_into_its_summary_and_notes_reaches_no_other_prompt(seeded_cdp_path):
+    """Held: a summary, a note and a proposal rationale holding contact details reach later prompts
+    (peers, supervisor, synthesizer) redacted."""
+    secret = f"{EMAIL}, +49 30 1234567, DE89 3704 0044 0532 0130 00"
+
+    def respond(request: ScriptedRequest) -> Any:
+        answer = default_responder(request)
+        if request.role not in ("audience", "service") or not isinstance(answer, dict):
+            return answer
+        calls = []
+        for c in answer.get("tool_calls") or []:
+            if c["name"] == "finish":
+                c = {**c, "args": {"summary": f"done; ask {secret}"}}
+            if c["name"] == "notify":
+                c = {**c, "args": {**c["args"], "note": f"call {secret}"}}
+            calls.append(c)
+        return {**answer, "tool_calls": calls}
+
+    for protocol in ("hub", "blackboard"):
+        state = run(
+            compile_graph(),
+            DEFAULT_OBJECTIVE,
+            seeded_cdp_path,
+            f"atk-summary-{protocol}",
+            protocol=protocol,
+            model_factory=_scripted(respond),
+        )
+        assert state["status"] == "completed", state.get("report")
+        assert EMAIL in state["results"]["audience"]["summary"]
+    texts = [text for _, text in sent_prompts()]
+    assert any("[email]" in t for t in texts)
+    assert [t[:200] for t in texts if find_pii(t) or paranoid_pii(t)] == []
