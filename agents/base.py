@@ -132,25 +132,55 @@ def _parse_result(content: Any) -> Any:
 
 
 def run_of(messages: list[AnyMessage]) -> AgentRun:
-    """The task's model and tool calls, paired by call id, from its conversation."""
-    answers = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    """The task's model and tool calls from its conversation, each call paired with its answer.
+
+    An answer belongs to a call of the reply just before it, with the same id, first come first
+    served: ids repeated across turns (some servers number every call `call_0`) or within a reply
+    never pair a call with another call's answer. Only a `finish` whose call succeeded finishes.
+    """
     run = AgentRun()
+    pending: list[tuple[str, ToolRecord]] = []
     for message in messages:
-        if not isinstance(message, AIMessage):
-            continue
-        run.llm_calls += 1
-        run.finished = False
-        for call in message.tool_calls:
-            answer = answers.get(call.get("id") or "")
-            error = answer is None or answer.status == "error"
-            result = None if answer is None else _parse_result(answer.content)
-            run.tool_calls.append(ToolRecord(call["name"], call.get("args") or {}, result, error))
-            if call["name"] == FINISH_TOOL:
-                run.summary = str((call.get("args") or {}).get("summary", ""))[:600]
+        if isinstance(message, AIMessage):
+            run.llm_calls += 1
+            run.finished = False
+            pending = []
+            for bad in message.invalid_tool_calls:
+                record = ToolRecord(str(bad.get("name")), {}, None, True)
+                run.tool_calls.append(record)
+                pending.append((str(bad.get("id") or ""), record))
+            for call in message.tool_calls:
+                record = ToolRecord(call["name"], call.get("args") or {}, None, True)
+                run.tool_calls.append(record)
+                pending.append((str(call.get("id") or ""), record))
+        elif isinstance(message, ToolMessage):
+            found = next((i for i, (cid, _) in enumerate(pending) if cid == message.tool_call_id), None)
+            if found is None:
+                continue
+            _, record = pending.pop(found)
+            record.error = message.status == "error"
+            record.result = _parse_result(message.content)
+            if record.name == FINISH_TOOL and not record.error:
+                run.summary = str(record.args.get("summary", ""))[:600]
                 run.finished = True
-        for bad in message.invalid_tool_calls:
-            run.tool_calls.append(ToolRecord(str(bad.get("name")), {}, None, True))
     return run
+
+
+def _redacted(message: AnyMessage) -> AnyMessage:
+    """The tool answer with every text in it redacted: plain text, JSON text or content blocks."""
+    content = message.content
+    if isinstance(content, str):
+        message.content = redact_json_text(content)
+    elif isinstance(content, list):
+        message.content = [
+            redact_json_text(part)
+            if isinstance(part, str)
+            else {k: redact_json_text(v) if isinstance(v, str) else v for k, v in part.items()}
+            if isinstance(part, dict)
+            else part
+            for part in content
+        ]
+    return message
 
 
 class _FinishArgs(BaseModel):
@@ -292,6 +322,11 @@ def build_specialist(
         env = env_of(state, cast(AgentContext, runtime.context), skill.name)
         chat = model(runtime) if callable(model) and not isinstance(model, BaseChatModel) else model
         history = list(state.get("messages") or [])
+        budget = cast(AgentContext, runtime.context).max_agent_steps
+        # The recursion limit bounds one run of the subgraph; a resumed task also counts the calls its
+        # checkpointed conversation already holds, so a crash never refills the budget.
+        if sum(isinstance(m, AIMessage) for m in history) >= budget:
+            raise StepBudgetExceeded(f"no finished result after {budget} model calls")
         opening: list[AnyMessage] = []
         if not history:
             opening = [
@@ -338,23 +373,23 @@ def build_specialist(
         answers: list[AnyMessage] = []
         # Arguments that were not valid JSON: answer each such call with an error the model can repair
         # (an assistant tool call left without a tool result is rejected by OpenAI-compatible APIs).
-        for bad in reply.invalid_tool_calls:
+        # The parser's error quotes the arguments the model wrote: it is redacted like any other text.
+        turn = len(state["messages"])
+        for i, bad in enumerate(reply.invalid_tool_calls):
             answers.append(
                 ToolMessage(
-                    f"Error: the arguments of '{bad.get('name')}' were not valid JSON "
-                    f"({bad.get('error') or 'unparsable'}).",
-                    tool_call_id=bad.get("id") or f"invalid_{len(answers)}",
+                    redact(
+                        f"Error: the arguments of '{bad.get('name')}' were not valid JSON "
+                        f"({bad.get('error') or 'unparsable'})."
+                    )[:800],
+                    tool_call_id=bad.get("id") or f"invalid_{turn}_{i}",
                     status="error",
                 )
             )
         if reply.tool_calls:
             node = ToolNode(tools_for(state, env), handle_tool_errors=_error_text)
             ran = node.invoke({"messages": [reply]}, config)
-            for message in ran["messages"]:
-                content = message.content
-                if isinstance(content, str):
-                    message.content = redact_json_text(content)
-                answers.append(message)
+            answers.extend(_redacted(message) for message in ran["messages"])
         elif not reply.invalid_tool_calls:
             answers.append(
                 HumanMessage(

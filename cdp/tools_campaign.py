@@ -345,10 +345,15 @@ def stage_sends(
     from cdp.gate import run_gate
     from cdp.requests import stage_segment_requests
 
+    from cdp.audience import segment_row
+
     bad = [c for c in channel_priority if c not in policy.channel_costs]
     if bad:
         raise ValueError(f"unknown channel(s) {bad}; use email, sms or push")
+    # Everything that can refuse the call is checked before the first write: a refused call leaves
+    # the staged requests and the campaign as they were.
     campaign = _campaign(db, session.campaign_id)
+    segment_row(db, segment_id)
     with db.conn:
         db.execute("DELETE FROM send_requests WHERE campaign_id = ? AND step = 0", [session.campaign_id])
         db.execute(

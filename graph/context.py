@@ -38,17 +38,32 @@ DEFAULT_PRIORITY = "compliance,service,budget,growth,content,analytics,optimizat
 FACTORY_ENV = "CDP_AGENTS_MODEL_FACTORY"
 
 
-def _import_factory(path: str) -> Callable[[str], BaseChatModel]:
-    """The model factory a 'module:function' path names, or one line saying why it cannot be used."""
+def _import_factory(path: str, model: str) -> Callable[[str], Any]:
+    """The model factory a 'module:function' path names, tried once with the run's model name, or
+    one line saying why it cannot be used (a bad factory stops every command at its start)."""
     import importlib
 
     module, _, name = path.partition(":")
+    if not (module and name):
+        raise InvalidSettingError(FACTORY_ENV, path, "must name a function as 'module:function'")
     try:
-        factory = getattr(importlib.import_module(module), name) if module and name else None
-    except (ImportError, AttributeError) as exc:
-        raise InvalidSettingError(FACTORY_ENV, path, f"cannot be imported ({exc})") from None
+        factory = getattr(importlib.import_module(module), name)
+    except Exception as exc:  # any import-time failure of someone else's module is a bad setting
+        raise InvalidSettingError(
+            FACTORY_ENV, path, f"cannot be imported ({type(exc).__name__}: {exc})"
+        ) from None
     if not callable(factory):
         raise InvalidSettingError(FACTORY_ENV, path, "must name a function as 'module:function'")
+    from langchain_core.language_models import BaseChatModel
+
+    try:
+        made = factory(model)
+    except Exception as exc:
+        raise InvalidSettingError(
+            FACTORY_ENV, path, f"failed when called with the model name ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(made, BaseChatModel):
+        raise InvalidSettingError(FACTORY_ENV, path, f"must return a chat model, not {type(made).__name__}")
     return factory  # type: ignore[no-any-return]
 
 
@@ -228,7 +243,7 @@ class Context:
             elif from_env:
                 setattr(self, f.name, raw)
         if self.model_factory is None and os.environ.get(FACTORY_ENV, "").strip():
-            self.model_factory = _import_factory(os.environ[FACTORY_ENV].strip())
+            self.model_factory = _import_factory(os.environ[FACTORY_ENV].strip(), self.model)
         check_combinations(self, source)
         # The gate's own checks, here too, so a bad combination stops the run at its start.
         self.policy()

@@ -127,10 +127,26 @@ def completion_messages(
             )
         )
 
+    def veto(i: int, note: dict[str, Any], why: str) -> None:
+        recipient = note.get("recipient")
+        payload = {
+            "note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
+            "vetoed": note,
+        }
+        log("status", SUPERVISOR, agent, payload, f"veto:{tid}:{i}")
+
+    # A note goes to the supervisor or to an agent, under every protocol: anything else is vetoed.
+    outbox_ok: list[tuple[int, dict[str, Any]]] = []
+    for i, note in enumerate(outbox):
+        recipient = str(note.get("recipient") or SUPERVISOR)
+        if recipient == SUPERVISOR or recipient in REGISTRY:
+            outbox_ok.append((i, note))
+        else:
+            veto(i, note, "not an agent")
     summary = {"summary": result.get("summary", ""), "status": result.get("status")}
     if protocol == "blackboard":
         write_note(db, thread_id, tid, agent, "outputs", result.get("outputs", {}))
-        for i, note in enumerate(outbox):
+        for i, note in outbox_ok:
             write_note(db, thread_id, tid, agent, f"note_{i}_{note['topic']}", note)
         log("response", agent, SUPERVISOR, summary, f"response:{tid}:{agent}")
         return logged
@@ -146,19 +162,14 @@ def completion_messages(
                 "for_task": consumer_task,
             }
             log("response", agent, consumer_agent, handoff, f"handoff:{tid}:{consumer_task}")
-    for i, note in enumerate(outbox):
+    for i, note in outbox_ok:
         recipient = str(note.get("recipient") or SUPERVISOR)
         if protocol == "hub" or recipient == SUPERVISOR:
             log("status", agent, SUPERVISOR, {**note, "forward_to": recipient}, f"note:{tid}:{i}")
             if recipient != SUPERVISOR:
                 log("status", SUPERVISOR, recipient, {**note, "forwarded_from": agent}, f"forward:{tid}:{i}")
-        elif note.get("topic") in ALLOWED_PEER_TOPICS and recipient in REGISTRY:
+        elif note.get("topic") in ALLOWED_PEER_TOPICS:
             log("status", agent, recipient, {**note, "observed_by": SUPERVISOR}, f"note:{tid}:{i}")
         else:
-            why = "not an agent" if recipient not in REGISTRY else "topic not allowed between agents"
-            veto = {
-                "note": f"vetoed a message to {recipient} on topic {note.get('topic')} ({why})",
-                "vetoed": note,
-            }
-            log("status", SUPERVISOR, agent, veto, f"veto:{tid}:{i}")
+            veto(i, note, "topic not allowed between agents")
     return logged

@@ -76,6 +76,10 @@ def on_specialist_error(
     inp: TaskInput, runtime: Runtime[Context], config: RunnableConfig, error: NodeError
 ) -> Command:
     """Record the failure as a structured status message; the dispatcher decides what comes next."""
+    if not isinstance(error.error, Exception):
+        # KeyboardInterrupt, SystemExit: the process is stopping, not the task failing. LangGraph hands
+        # these to the handler when the task ran beside others; they must stop the run all the same.
+        raise error.error
     ctx = runtime.context or Context()
     task = inp["task"]
     agent = inp.get("agent", task["agent"])

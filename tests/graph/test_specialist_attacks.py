@@ -1,8 +1,8 @@
-"""Hostile model output against the specialist subgraph: each test is a concrete attack that succeeds today.
+"""Hostile model output against the specialist subgraph: each test is a concrete attack that must fail.
 
-Every test here is marked `xfail(strict=True)`: it states what should happen and fails on the current
-code, so the suite stays green while the defect is open, and turns red (XPASS) the moment it is fixed,
-so the mark is removed with the fix.
+Raw PII in parse errors and content blocks, reused and repeated tool-call ids, a finish that failed,
+a crash that would refill the step budget, an interrupt beside other tasks, notes to outsiders, a
+write tool refused half-way: each states what must happen, against the real graph.
 """
 
 from __future__ import annotations
@@ -55,12 +55,7 @@ def _invalid_json_reply(name: str, raw_arguments: str) -> AIMessage:
     return message
 
 
-@pytest.mark.allow_pii_in_prompts  # checked in the test body, so the xfail mark covers it
-@pytest.mark.xfail(
-    strict=True,
-    reason="the 'not valid JSON' answer quotes the invalid call's parse error, which holds the raw "
-    "arguments the model wrote, without redaction",
-)
+@pytest.mark.allow_pii_in_prompts  # checked in the test body
 def test_an_invalid_json_tool_call_does_not_echo_pii_back_to_the_model(seeded_cdp_path):
     # The audience agent's first reply is a tool call cut off mid-string, its argument naming a
     # customer by email (as a model does after reading a ticket it should not have quoted).
@@ -106,11 +101,6 @@ def _dup_id_conversation(checked_tool: str, checked_args: dict, other_tool: str,
     return [reply, *answers]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tool results are paired to calls by call id only: a reply reusing one id makes a failed "
-    "stage_sends look successful, so activation's check accepts a task where nothing was staged",
-)
 def test_a_reused_tool_call_id_cannot_pass_off_a_failed_tool_as_done():
     conversation = _dup_id_conversation(
         "stage_sends",
@@ -148,11 +138,6 @@ def _never_finishes(role: str, crash_on: int | None):
     return calls, _scripted(respond)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the step budget is the recursion limit of one invoke: a resumed specialist gets a fresh "
-    "2 * max_agent_steps supersteps, so a crash-and-resume buys a never-finishing model extra calls",
-)
 def test_a_resumed_specialist_does_not_get_a_fresh_step_budget(seeded_cdp_path):
     # Uninterrupted, a never-finishing agent gets exactly max_agent_steps=3 model calls (see
     # test_specialist_subgraph). Here the audience agent (it runs alone, so the crash propagates) dies
@@ -170,11 +155,6 @@ def test_a_resumed_specialist_does_not_get_a_fresh_step_budget(seeded_cdp_path):
     assert calls["audience"] <= 3 + 1, calls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a BaseException (the process being interrupted) in a specialist that runs beside other "
-    "tasks reaches the node's error handler, which records a failed task and hands it to the fallback",
-)
 def test_an_interrupt_in_a_parallel_specialist_stops_the_run(seeded_cdp_path):
     # The content task runs in the same superstep as other tasks; its model call is interrupted.
     _calls, models = _never_finishes("content", crash_on=1)
@@ -221,21 +201,9 @@ def _delivered_to_outsider(path, thread: str) -> list[Any]:
 @pytest.mark.parametrize(
     "protocol",
     [
-        pytest.param(
-            "hub",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="under hub the supervisor forwards a note to any recipient the model names",
-            ),
-        ),
+        pytest.param("hub"),
         "p2p",
-        pytest.param(
-            "blackboard",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="under blackboard a note to any recipient is written as a task note downstream tasks read",
-            ),
-        ),
+        pytest.param("blackboard"),
     ],
 )
 def test_a_note_to_a_non_agent_is_vetoed_under_every_protocol(seeded_cdp_path, protocol):
@@ -284,12 +252,7 @@ def _run_custom_skill(path, tool, calls: list[dict[str, Any]]) -> list[str]:
     return [text for _, text in sent_prompts()]
 
 
-@pytest.mark.allow_pii_in_prompts  # checked in the test body, so the xfail mark covers it
-@pytest.mark.xfail(
-    strict=True,
-    reason="only string tool contents are redacted: a tool built outside cdp_tool that returns content "
-    "blocks (a list) reaches the model as written",
-)
+@pytest.mark.allow_pii_in_prompts  # checked in the test body
 def test_a_tool_returning_content_blocks_is_redacted_too(seeded_cdp_path):
     from langchain_core.tools import StructuredTool
 
@@ -350,11 +313,6 @@ def _activation_restages_a_missing_segment():
     return _scripted(respond)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stage_sends commits its DELETE of the staged requests (and the campaign's new segment) before "
-    "it stages; a call that then fails leaves them committed, while the task reports the earlier staging",
-)
 def test_a_failed_write_tool_leaves_nothing_committed(seeded_cdp_path):
     from tests.graph.helpers import scalar
 
@@ -530,11 +488,6 @@ def test_a_crash_after_tool_steps_applies_no_side_effect_twice(tmp_path, role):
     assert not tools_base._OPEN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_of marks a task finished on any `finish` call, even one whose arguments failed validation "
-    "(its ToolMessage has status 'error'), so the skill's check and collect run on a finish that never happened",
-)
 def test_a_finish_call_that_failed_is_not_a_finish():
     reply = AIMessage(
         content="",
@@ -627,11 +580,6 @@ def _same_ids_factory(same: bool = True):
     return factory
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="answers are looked up by call id across the whole conversation, so with ids repeated across "
-    "turns every call is paired with the last answer: the saved segment is never seen and the task fails",
-)
 def test_tool_call_ids_repeated_across_turns_do_not_lose_results(seeded_cdp_path):
     state = run(
         compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "atk-same-ids", model_factory=_same_ids_factory()
