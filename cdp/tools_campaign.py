@@ -342,10 +342,9 @@ def stage_sends(
     members with the highest lifetime value. Nothing is sent here: the launch step asks the
     contact-policy gate, after approval when approval is needed.
     """
+    from cdp.audience import segment_row
     from cdp.gate import run_gate
     from cdp.requests import stage_segment_requests
-
-    from cdp.audience import segment_row
 
     bad = [c for c in channel_priority if c not in policy.channel_costs]
     if bad:
