@@ -6,20 +6,23 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.markdown import Markdown
 
 from cdp.db import default_db_path, open_cdp
 from cdp.errors import CdpError
 from cli.runs import checkpoint_path, durable_graph, fail, out
-from graph.report_data import ReportData, UnknownRunError, collect_report
-from graph.report_html import render_html
-from graph.report_markdown import report_markdown
+
+# The report modules load LangChain: imported when a report is made, not for `--help`.
+if TYPE_CHECKING:
+    from graph.report_data import ReportData
 
 
 def load_report(db_path: str, thread_id: str) -> ReportData:
     """Read the run's checkpoints (when it left any) and the CDP; never creates a file."""
+    from graph.report_data import collect_report
+
     cdp = open_cdp(db_path, create=False)
     try:
         if Path(checkpoint_path(db_path)).exists():
@@ -43,6 +46,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report's data as one JSON object."),
     ) -> None:
         """A run's report: plan, timeline, audience, suppressions, conflicts and results against the holdout."""
+        from rich.markdown import Markdown
+
+        from graph.report_data import UnknownRunError
+        from graph.report_html import render_html
+        from graph.report_markdown import report_markdown
+
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")

@@ -14,12 +14,10 @@ import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
-from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.types import Command
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -28,11 +26,11 @@ from rich.tree import Tree
 from cdp.db import default_db_path, open_cdp, stray_side_files
 from cdp.errors import CdpError
 from cdp.settings import InvalidSettingError
-from graph.context import Context
-from graph.graph import RECURSION_LIMIT, builder
-from graph.messages import thread_messages
-from graph.report import run_facts
-from graph.understanding import interpretation_lines
+
+# LangGraph and the orchestrator are imported by the functions that use them, so `--help` and the
+# commands that only read the CDP (`runs`, `trace`) start without them.
+if TYPE_CHECKING:
+    from graph.context import Context
 
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
@@ -144,6 +142,10 @@ def durable_graph(db_path: str):
     # As for the CDP: in WAL mode a killed process loses no committed checkpoint; only a power cut
     # may lose the last few, and resume then repeats idempotent steps. Saves an fsync per superstep.
     conn.execute("PRAGMA synchronous=NORMAL")
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from graph.graph import builder
+
     try:
         yield builder.compile(checkpointer=SqliteSaver(conn))
     finally:
@@ -190,6 +192,8 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
 
 
 def show_interpretation(interp: dict[str, Any]) -> None:
+    from graph.understanding import interpretation_lines
+
     out.print("[bold]understood as[/bold]")
     for line in interpretation_lines(interp):
         colour = "yellow" if line.startswith("warning") else "white"
@@ -208,6 +212,8 @@ def _ask(question: dict[str, Any]) -> str:
 
 def drive(graph, config, context: Context, payload: Any, *, approve: str, as_json: bool) -> int:
     """Stream a run (or a resume) to its end or to an interrupt; answer interrupts when we can."""
+    from langgraph.types import Command
+
     interactive = sys.stdin.isatty() and not as_json
     while True:
         for update in graph.stream(
@@ -234,6 +240,8 @@ def public_status(status: str | None) -> str:
 
 
 def finish(graph, config, context: Context, as_json: bool) -> int:
+    from graph.report import run_facts
+
     state = graph.get_state(config)
     values = state.values or {}
     pending = _pending_interrupt(graph, config)
@@ -342,6 +350,8 @@ def _context(
     }
     if model:
         kwargs["model"] = model
+    from graph.context import Context
+
     try:
         return Context(**kwargs)
     except InvalidSettingError as exc:
@@ -356,6 +366,8 @@ def _saved_settings(raw: str | None) -> dict[str, Any]:
     """Settings a run started with (runs.settings), minus those the resume command decides itself."""
     if not raw:
         return {}
+    from graph.context import Context
+
     known = {f.name for f in dataclasses.fields(Context)}
     saved = {k: v for k, v in json.loads(raw).items() if k in known}
     for key in ("db_path", "protocol", "approval", "model", "simulate_days"):
@@ -382,6 +394,8 @@ def register(app: typer.Typer) -> None:
         simulate: int = typer.Option(0, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
     ) -> None:
         """Plan the objective, run the specialists on the CDP, and launch through the contact-policy gate."""
+        from graph.graph import RECURSION_LIMIT
+
         context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
@@ -417,6 +431,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Continue a run after a crash or an interrupt, from any process."""
+        from langgraph.types import Command
+
+        from graph.graph import RECURSION_LIMIT
+
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
@@ -493,6 +511,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Seed the demo CDP if missing, run the default objective offline (auto-approved), simulate a
         week of customer responses, and write the HTML report."""
+        from graph.graph import RECURSION_LIMIT
+
         os.environ.setdefault("CDP_NOW", DEMO_NOW)
         if not Path(db).exists():
             from cdp.atomic_seed import seed_file
@@ -546,6 +566,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The timeline of a run: every structured message between agents, in order."""
+        from graph.messages import thread_messages
+
         cdp = open_existing(db or default_db_path())
         messages = thread_messages(cdp, thread)
         cdp.conn.close()
