@@ -212,6 +212,7 @@ def _recover_scenario(killed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.timeout(900)  # two dozen runs and kills: minutes when other work shares the cores
 def test_sigkill_at_many_points_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
     env = _env()
     interrupt_env = _env(CDP_AGENTS_APPROVAL_THRESHOLD="0")
