@@ -132,6 +132,10 @@ def _check_checkpoint_file(path: Path) -> None:
 
 @contextmanager
 def durable_graph(db_path: str):
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from graph.graph import builder
+
     path = Path(checkpoint_path(db_path))
     try:
         _check_checkpoint_file(path)
@@ -142,10 +146,6 @@ def durable_graph(db_path: str):
     # As for the CDP: in WAL mode a killed process loses no committed checkpoint; only a power cut
     # may lose the last few, and resume then repeats idempotent steps. Saves an fsync per superstep.
     conn.execute("PRAGMA synchronous=NORMAL")
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from graph.graph import builder
-
     try:
         yield builder.compile(checkpointer=SqliteSaver(conn))
     finally:
