@@ -21,7 +21,7 @@ demo: $(VENV)/.base
 	$(BIN)/cdp-agents demo
 
 test: $(VENV)/.dev
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=10
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

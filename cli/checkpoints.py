@@ -9,15 +9,15 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from cdp.db import open_cdp, stray_side_files
 from cdp.errors import CdpError
 from cli.console import fail
-from graph.graph import builder
-from report.data import ReportData, collect_report
+
+if TYPE_CHECKING:
+    from report.data import ReportData
 
 
 def checkpoint_path(db_path: str) -> str:
@@ -102,6 +102,12 @@ def _check_checkpoint_file(path: Path) -> None:
 
 @contextmanager
 def durable_graph(db_path: str):
+    # Imported before the checkpoint file is opened: loading LangGraph takes a while, and a file
+    # checked first could change in between.
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from graph.graph import builder
+
     path = Path(checkpoint_path(db_path))
     try:
         _check_checkpoint_file(path)
@@ -120,6 +126,8 @@ def durable_graph(db_path: str):
 
 def load_report(db_path: str, thread_id: str) -> ReportData:
     """Read the run's checkpoints (when it left any) and the CDP; never creates a file."""
+    from report.data import collect_report
+
     cdp = open_cdp(db_path, create=False)
     try:
         if Path(checkpoint_path(db_path)).exists():

@@ -8,15 +8,11 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markdown import Markdown
 
 from cdp.db import default_db_path
 from cdp.errors import CdpError
 from cli.checkpoints import load_report
 from cli.console import fail, out
-from report.data import UnknownRunError
-from report.html import render_html
-from report.markdown import report_markdown
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +28,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report's data as one JSON object."),
     ) -> None:
         """A run's report: plan, timeline, audience, suppressions, conflicts and results against the holdout."""
+        from rich.markdown import Markdown
+
+        from report.data import UnknownRunError
+        from report.html import render_html
+        from report.markdown import report_markdown
+
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")

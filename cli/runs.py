@@ -13,10 +13,9 @@ import sqlite3
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from langgraph.types import Command
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
@@ -27,11 +26,11 @@ from cdp.errors import CdpError
 from cdp.settings import InvalidSettingError
 from cli.checkpoints import checkpoint_path, durable_graph, load_report
 from cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, err, fail, out
-from graph.context import Context
-from graph.graph import RECURSION_LIMIT
-from report.data import thread_messages
-from report.facts import run_facts
-from report.interpretation import interpretation_lines
+
+# LangGraph and the orchestrator are imported by the functions that use them, so `--help` and the
+# commands that only read the CDP (`runs`, `trace`) start without them.
+if TYPE_CHECKING:
+    from graph.context import Context
 
 DEMO_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
 DEMO_NOW = "2026-11-24T12:00:00Z"
@@ -81,6 +80,8 @@ def _show_update(update: dict[str, Any], quiet: bool) -> None:
 
 
 def show_interpretation(interp: dict[str, Any]) -> None:
+    from report.interpretation import interpretation_lines
+
     out.print("[bold]understood as[/bold]")
     for line in interpretation_lines(interp):
         colour = "yellow" if line.startswith("warning") else "white"
@@ -99,6 +100,8 @@ def _ask(question: dict[str, Any]) -> str:
 
 def drive(graph, config, context: Context, payload: Any, *, approve: str, as_json: bool) -> int:
     """Stream a run (or a resume) to its end or to an interrupt; answer interrupts when we can."""
+    from langgraph.types import Command
+
     interactive = sys.stdin.isatty() and not as_json
     while True:
         for update in graph.stream(
@@ -125,6 +128,8 @@ def public_status(status: str | None) -> str:
 
 
 def finish(graph, config, context: Context, as_json: bool) -> int:
+    from report.facts import run_facts
+
     state = graph.get_state(config)
     values = state.values or {}
     pending = _pending_interrupt(graph, config)
@@ -233,6 +238,8 @@ def _context(
     }
     if model:
         kwargs["model"] = model
+    from graph.context import Context
+
     try:
         return Context(**kwargs)
     except InvalidSettingError as exc:
@@ -247,6 +254,8 @@ def _saved_settings(raw: str | None) -> dict[str, Any]:
     """Settings a run started with (runs.settings), minus those the resume command decides itself."""
     if not raw:
         return {}
+    from graph.context import Context
+
     known = {f.name for f in dataclasses.fields(Context)}
     saved = {k: v for k, v in json.loads(raw).items() if k in known}
     for key in ("db_path", "protocol", "approval", "model", "simulate_days"):
@@ -273,6 +282,8 @@ def register(app: typer.Typer) -> None:
         simulate: int = typer.Option(0, "--simulate", metavar="DAYS", help=SIMULATE_HELP),
     ) -> None:
         """Plan the objective, run the specialists on the CDP, and launch through the contact-policy gate."""
+        from graph.graph import RECURSION_LIMIT
+
         context = _context(db, model, protocol, approve, simulate)
         if not Path(context.db_path).exists():
             raise fail(f"no CDP at {context.db_path}: create one with `cdp-agents seed` or pass --db")
@@ -308,6 +319,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Continue a run after a crash or an interrupt, from any process."""
+        from langgraph.types import Command
+
+        from graph.graph import RECURSION_LIMIT
+
         path = db or default_db_path()
         if not Path(path).exists():
             raise fail(f"no CDP at {path}: pass the --db the run used")
@@ -384,6 +399,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Seed the demo CDP if missing, run the default objective offline (auto-approved), simulate a
         week of customer responses, and write the HTML report."""
+        from graph.graph import RECURSION_LIMIT
+
         os.environ.setdefault("CDP_NOW", DEMO_NOW)
         if not Path(db).exists():
             from cdp.atomic_seed import seed_file
@@ -436,6 +453,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The timeline of a run: every structured message between agents, in order."""
+        from report.data import thread_messages
+
         cdp = open_existing(db or default_db_path())
         messages = thread_messages(cdp, thread)
         cdp.conn.close()

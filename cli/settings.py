@@ -20,8 +20,7 @@ def check_settings() -> None:
     from cdp.settings import InvalidSettingError
     from cdp.vocabulary import SegmentVocabulary
     from graph.context import Context
-    from llm.loader import _timeout
-    from llm.scripted import _latency_seconds
+    from llm.settings import model_timeout_s, scripted_latency_s
 
     Context()
     SegmentVocabulary.from_env()
@@ -36,8 +35,8 @@ def check_settings() -> None:
             "must be an ISO 8601 time such as 2026-11-24T12:00:00Z"
             f" in the years {clock.MIN_YEAR}..{clock.MAX_YEAR}",
         ) from None
-    _timeout()
-    _latency_seconds(None)
+    model_timeout_s()
+    scripted_latency_s(None)
 
 
 def check_settings_or_exit() -> None:

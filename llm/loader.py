@@ -13,6 +13,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from llm.scripted import Responder, ScriptedChatModel, ScriptedRateLimitError, ScriptedTimeoutError
+from llm.settings import ModelConfigError
+from llm.settings import model_timeout_s as _timeout
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
@@ -24,12 +26,6 @@ __all__ = [
 
 SCRIPTED = "scripted"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-TIMEOUT_ENV = "CDP_AGENTS_MODEL_TIMEOUT_S"
-DEFAULT_TIMEOUT_S = 60.0
-
-
-class ModelConfigError(ValueError):
-    """The model asked for cannot be built from the current settings (missing key, bad name)."""
 
 
 def resolve_model_name(name: str | None = None) -> str:
@@ -38,19 +34,6 @@ def resolve_model_name(name: str | None = None) -> str:
     if chosen:
         return chosen
     return f"openai/{DEFAULT_OPENAI_MODEL}" if os.environ.get("OPENAI_API_KEY") else SCRIPTED
-
-
-def _timeout() -> float:
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ModelConfigError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ModelConfigError(f"{TIMEOUT_ENV} must be positive, got {raw!r}")
-    return value
 
 
 def load_chat_model(name: str | None = None, *, responder: Responder | None = None) -> BaseChatModel:

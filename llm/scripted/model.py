@@ -16,7 +16,6 @@ import functools
 import hashlib
 import itertools
 import json
-import os
 import re
 import threading
 import time
@@ -47,7 +46,9 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-LATENCY_ENV = "CDP_AGENTS_SCRIPTED_LATENCY_MS"
+from llm.settings import LATENCY_ENV as LATENCY_ENV
+from llm.settings import scripted_latency_s as _latency_seconds
+
 _ROLE_TAG = re.compile(r"<role>\s*([A-Za-z0-9_.:-]{1,64})\s*</role>")
 _STREAM_PIECE = 24  # characters per streamed content chunk
 
@@ -170,16 +171,6 @@ def default_responder(request: ScriptedRequest) -> ResponderResult:
 
 _call_ids = itertools.count(1)
 _total_lock = threading.Lock()
-
-
-def _latency_seconds(explicit: float | None) -> float:
-    if explicit is not None:
-        return max(0.0, explicit) / 1000.0
-    raw = os.environ.get(LATENCY_ENV, "").strip() or "0"
-    try:
-        return max(0.0, float(raw)) / 1000.0
-    except ValueError:
-        raise ValueError(f"{LATENCY_ENV} must be a number of milliseconds, got {raw!r}") from None
 
 
 @functools.lru_cache(maxsize=64)

@@ -5,6 +5,11 @@ run's agent_messages log reaches message N (or after a delay), then recovers the
 would: `resume THREAD`, or `run` again with the same thread when the kill landed before anything was
 checkpointed. Afterwards the sends and decisions must equal those of an uninterrupted reference run
 on an identical copy (campaign ids derive from the thread id, so rows compare directly).
+
+Only what is killed runs in a subprocess. The recovery and the commands whose exit codes and
+messages are checked run in this process with typer's CliRunner: the same command code, without
+paying a second interpreter start (LangGraph and the graph) for each. Every wait is for a condition,
+with deadlines far beyond what a loaded machine needs.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.graph.helpers import DEFAULT_OBJECTIVE
 from tests.invariants import assert_promise_holds
@@ -30,6 +36,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 THREAD = "crash"
 ROOT = Path(__file__).resolve().parents[2]
+#: Seconds a CLI process may take, and a kill point may take to be reached: generous, so that a
+#: machine shared with other work slows the test down but never fails it.
+PROCESS_TIMEOUT_S = 600
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -43,7 +52,18 @@ def _cli(*args: str) -> list[str]:
 
 
 def _call(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_cli(*args), env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    """The CLI in a subprocess of its own (for a process that is about to be interrupted or killed)."""
+    return subprocess.run(
+        _cli(*args), env=env, cwd=ROOT, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S
+    )
+
+
+def _invoke(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process, as `_call` reports it (exit code, stdout, stderr)."""
+    from cli.main import app
+
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def _count(db: Path, sql: str, params: list[Any]) -> int:
@@ -87,7 +107,7 @@ def _run_args(db: Path, approve: str = "auto") -> list[str]:
 
 def _kill_when(proc: subprocess.Popen[str], db: Path, *, message: int | None, delay: float | None) -> bool:
     """SIGKILL `proc` once the thread logged `message` messages (or after `delay` s); False if it ended."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
     start = time.monotonic()
     while proc.poll() is None and time.monotonic() < deadline:
         if delay is not None and time.monotonic() - start >= delay:
@@ -112,7 +132,7 @@ def recover(db: Path, env: dict[str, str], decision: str | None = None) -> list[
         args = ["resume", THREAD, "--db", str(db), "--approve", "auto", "--json"]
         if decision:
             args += ["--decision", decision]
-        res = _call(args, env)
+        res = _invoke(args, env)
         used.append(f"resume:{res.returncode}")
         if res.returncode == 0:
             return used
@@ -120,7 +140,7 @@ def recover(db: Path, env: dict[str, str], decision: str | None = None) -> list[
         if "already finished" in text:
             return used
         if "never started" in text or "no run with thread id" in text:
-            again = _call(_run_args(db), env)
+            again = _invoke(_run_args(db), env)
             used.append(f"run:{again.returncode}")
             assert again.returncode == 0, again.stderr
             return used
@@ -132,7 +152,7 @@ def recover(db: Path, env: dict[str, str], decision: str | None = None) -> list[
 def reference(tmp_path_factory) -> dict[str, Any]:
     """An uninterrupted run of the default objective (auto-approved) on a fresh copy."""
     db = seeded_copy(tmp_path_factory.mktemp("reference"))
-    res = _call(_run_args(db), _env())
+    res = _invoke(_run_args(db), _env())
     assert res.returncode == 0, res.stderr
     assert_promise_holds(db)
     snap = snapshot(db)
@@ -141,7 +161,8 @@ def reference(tmp_path_factory) -> dict[str, Any]:
     return snap
 
 
-def _scenario(tmp: Path, kind: str, point: float, env: dict[str, str]) -> dict[str, Any]:
+def _kill_scenario(tmp: Path, kind: str, point: float, env: dict[str, str]) -> dict[str, Any]:
+    """Start the scenario's process and kill it at its point (run in a worker thread)."""
     db = seeded_copy(tmp)
     approve = "ask" if kind.startswith("interrupt") else "auto"
     if kind == "interrupt-kill-resume":
@@ -157,7 +178,7 @@ def _scenario(tmp: Path, kind: str, point: float, env: dict[str, str]) -> dict[s
             text=True,
         )
         killed = _kill_when(proc, db, message=None, delay=point)
-        used = recover(db, env, decision="approve")
+        decision: str | None = "approve"
     else:
         proc = subprocess.Popen(
             _cli(*_run_args(db, approve)),
@@ -173,11 +194,25 @@ def _scenario(tmp: Path, kind: str, point: float, env: dict[str, str]) -> dict[s
             killed = _kill_when(proc, db, message=None, delay=point)
         else:  # "interrupt": kill while it waits at (or runs towards) the approval question
             killed = _kill_when(proc, db, message=int(point), delay=None)
-        used = recover(db, env, decision="approve" if approve == "ask" else None)
+        decision = "approve" if approve == "ask" else None
+    return {"kind": kind, "point": point, "killed": killed, "db": db, "env": env, "decision": decision}
+
+
+def _recover_scenario(killed: dict[str, Any]) -> dict[str, Any]:
+    """Recover a killed scenario (in this process, one at a time) and read what it left."""
+    db = killed["db"]
+    used = recover(db, killed["env"], decision=killed["decision"])
     assert_promise_holds(db)
-    return {"kind": kind, "point": point, "killed": killed, "used": used, **snapshot(db)}
+    return {
+        "kind": killed["kind"],
+        "point": killed["point"],
+        "killed": killed["killed"],
+        "used": used,
+        **snapshot(db),
+    }
 
 
+@pytest.mark.timeout(900)  # two dozen runs and kills: minutes when other work shares the cores
 def test_sigkill_at_many_points_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
     env = _env()
     interrupt_env = _env(CDP_AGENTS_APPROVAL_THRESHOLD="0")
@@ -190,7 +225,8 @@ def test_sigkill_at_many_points_then_resume_equals_an_uninterrupted_run(referenc
     for d in dirs:
         d.mkdir()
     with ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2) * 2)) as pool:
-        results = list(pool.map(lambda a: _scenario(a[0], *a[1]), zip(dirs, points, strict=True)))
+        kills = list(pool.map(lambda a: _kill_scenario(a[0], *a[1]), zip(dirs, points, strict=True)))
+    results = [_recover_scenario(k) for k in kills]
 
     assert sum(r["killed"] for r in results) >= 20, [(r["kind"], r["point"], r["killed"]) for r in results]
     for r in results:
@@ -206,10 +242,10 @@ def test_sigkill_at_many_points_then_resume_equals_an_uninterrupted_run(referenc
 def test_kill_before_the_first_checkpoint_is_rerun_with_the_same_thread(tmp_path, reference):
     """Nothing checkpointed: `resume` says so clearly, and `run` with the same thread starts it afresh."""
     db = seeded_copy(tmp_path)
-    res = _call(["resume", THREAD, "--db", str(db), "--json"], _env())
+    res = _invoke(["resume", THREAD, "--db", str(db), "--json"], _env())
     assert res.returncode == 1
     assert "never started" in res.stderr and f"--thread {THREAD}" in res.stderr
-    again = _call(_run_args(db), _env())
+    again = _invoke(_run_args(db), _env())
     assert again.returncode == 0, again.stderr
     assert snapshot(db)["sends"] == reference["sends"]
     assert_promise_holds(db)
@@ -218,27 +254,27 @@ def test_kill_before_the_first_checkpoint_is_rerun_with_the_same_thread(tmp_path
 def test_finished_thread_is_not_resumed_or_rerun(tmp_path):
     db = seeded_copy(tmp_path)
     env = _env(CDP_AGENTS_SCRIPTED_LATENCY_MS="0")
-    assert _call(_run_args(db), env).returncode == 0
+    assert _invoke(_run_args(db), env).returncode == 0
     before = snapshot(db)
-    res = _call(["resume", THREAD, "--db", str(db), "--approve", "auto", "--json"], env)
+    res = _invoke(["resume", THREAD, "--db", str(db), "--approve", "auto", "--json"], env)
     assert res.returncode == 1 and "already finished (completed)" in res.stderr
-    again = _call(_run_args(db), env)
+    again = _invoke(_run_args(db), env)
     assert again.returncode == 1 and "already exists" in again.stderr
     assert snapshot(db) == before
-    listing = _call(["runs", "--db", str(db)], env)
+    listing = _invoke(["runs", "--db", str(db)], env)
     assert listing.returncode == 0 and THREAD in listing.stdout and "completed" in listing.stdout
 
 
 def test_interrupted_run_is_listed_and_waits_for_a_decision(tmp_path):
     db = seeded_copy(tmp_path)
     env = _env(CDP_AGENTS_SCRIPTED_LATENCY_MS="0", CDP_AGENTS_APPROVAL_THRESHOLD="0")
-    first = _call(_run_args(db, "ask"), env)
+    first = _invoke(_run_args(db, "ask"), env)
     assert first.returncode == 3, first.stderr
     assert json.loads(first.stdout)["status"] == "interrupted"
     assert _count(db, "SELECT count(*) FROM sends", []) == 0
-    assert "interrupted" in _call(["runs", "--db", str(db)], env).stdout
-    waiting = _call(["resume", THREAD, "--db", str(db), "--json"], env)
+    assert "interrupted" in _invoke(["runs", "--db", str(db)], env).stdout
+    waiting = _invoke(["resume", THREAD, "--db", str(db), "--json"], env)
     assert waiting.returncode == 3 and "--decision" in waiting.stderr
-    denied = _call(["resume", THREAD, "--db", str(db), "--decision", "deny", "--json"], env)
+    denied = _invoke(["resume", THREAD, "--db", str(db), "--decision", "deny", "--json"], env)
     assert denied.returncode in (0, 1), denied.stderr
     assert _count(db, "SELECT count(*) FROM sends", []) == 0

@@ -1,5 +1,6 @@
 """SIGKILL a simulated lifecycle mid-way, resume it, and get exactly what an uninterrupted run writes:
-the same sends, events, daily results and adjustments, none of them twice."""
+the same sends, events, daily results and adjustments, none of them twice. Only the killed run is a
+subprocess; the reference run and the resume run in-process (see tests/graph/test_crash_resume.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from typing import Any
 import pytest
 
 from tests.graph.helpers import DEFAULT_OBJECTIVE
-from tests.graph.test_crash_resume import ROOT, THREAD, _call, _cli, _count, _env, snapshot
+from tests.graph.test_crash_resume import (
+    PROCESS_TIMEOUT_S,
+    ROOT,
+    THREAD,
+    _cli,
+    _count,
+    _env,
+    _invoke,
+    snapshot,
+)
 from tests.invariants import assert_promise_holds
 from tests.seeded import seeded_copy
 
@@ -55,7 +65,7 @@ def lifecycle_snapshot(db: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     db = seeded_copy(tmp_path_factory.mktemp("ref"))
-    res = _call(_args(db), _env())
+    res = _invoke(_args(db), _env())
     assert res.returncode == 0, res.stderr
     assert_promise_holds(db)
     snap = lifecycle_snapshot(db)
@@ -70,7 +80,7 @@ def test_kill_during_the_lifecycle_then_resume(reference, tmp_path, day):
     proc = subprocess.Popen(
         _cli(*_args(db)), env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
     while proc.poll() is None and time.monotonic() < deadline:
         if _count(db, "SELECT count(*) FROM campaign_results", []) >= day:
             break
@@ -78,7 +88,7 @@ def test_kill_during_the_lifecycle_then_resume(reference, tmp_path, day):
     assert proc.poll() is None, "the run ended before the kill point"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    res = _call(["resume", THREAD, "--db", str(db), "--approve", "auto", "--json"], env)
+    res = _invoke(["resume", THREAD, "--db", str(db), "--approve", "auto", "--json"], env)
     assert res.returncode == 0, res.stderr + res.stdout
     got = lifecycle_snapshot(db)
     for key in ("events", "results", "adjustments", "statuses", "sends", "decisions", "campaigns", "runs"):

@@ -32,10 +32,14 @@ pytestmark = [
     pytest.mark.allow_hosts(["127.0.0.1"]),
     # One worker under `-n 2 --dist loadgroup`, so the module's single server serves every test.
     pytest.mark.xdist_group("studio"),
-    pytest.mark.timeout(180),
+    # Generous: the server's start and each run may be slow on a machine shared with other work.
+    pytest.mark.timeout(900),
 ]
 
 GRAPH_ID = "cdp_agents"
+#: Seconds the server may take to start, and a request to answer.
+START_TIMEOUT_S = 300
+REQUEST_TIMEOUT_S = 300
 #: Low enough that the default objective on 2,000 customers needs a person's approval.
 APPROVAL_THRESHOLD = 10
 #: Variables of the developer's shell that would change the model, the CDP or a setting.
@@ -49,7 +53,7 @@ class Studio:
     default_db: Path
 
     def client(self) -> SyncLangGraphClient:
-        return get_sync_client(url=self.base_url, api_key=None, timeout=60)
+        return get_sync_client(url=self.base_url, api_key=None, timeout=REQUEST_TIMEOUT_S)
 
 
 def _unpin_clock(path: Path) -> None:
@@ -73,7 +77,7 @@ def studio(tmp_path_factory) -> Iterator[Studio]:
     _unpin_clock(db)
     # The server's log stays in the module's temp folder (pytest keeps the last runs' folders).
     with (workdir / "server.log").open("w", buffering=1) as sink:
-        server = start_server(workdir=workdir, env=_server_env(db), log=sink.write, timeout_s=90)
+        server = start_server(workdir=workdir, env=_server_env(db), log=sink.write, timeout_s=START_TIMEOUT_S)
         try:
             yield Studio(server.base_url, db)
         finally:
@@ -217,15 +221,19 @@ def test_a_taken_port_is_detected_and_the_port_the_server_announced_is_used(tmp_
         taken = squatter.getsockname()[1]
         lines: list[str] = []
         server = start_server(
-            port=taken, workdir=tmp_path, env=_server_env(seeded_cdp_path), log=lines.append
+            port=taken,
+            workdir=tmp_path,
+            env=_server_env(seeded_cdp_path),
+            log=lines.append,
+            timeout_s=START_TIMEOUT_S,
         )
         try:
             assert server.base_url.startswith("http://127.0.0.1:")
             assert not server.base_url.endswith(f":{taken}")
             assert any(f"Port {taken} is already in use" in line for line in lines)
-            (assistant,) = get_sync_client(url=server.base_url, api_key=None).assistants.search(
-                graph_id=GRAPH_ID
-            )
+            (assistant,) = get_sync_client(
+                url=server.base_url, api_key=None, timeout=REQUEST_TIMEOUT_S
+            ).assistants.search(graph_id=GRAPH_ID)
             assert assistant["graph_id"] == GRAPH_ID
         finally:
             stop_server(server.process)

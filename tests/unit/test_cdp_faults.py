@@ -16,6 +16,7 @@ from tests.seeded import seeded_copy
 def test_locked_by_another_writer_waits_then_succeeds(seeded_cdp_path):
     """Another process holds a write transaction for ~1 s: the run waits (busy timeout), then completes."""
     locked = threading.Event()
+    run_started = threading.Event()
     held = {}
 
     def hold() -> None:
@@ -25,6 +26,8 @@ def test_locked_by_another_writer_waits_then_succeeds(seeded_cdp_path):
             "UPDATE profiles SET city = city WHERE profile_id = (SELECT min(profile_id) FROM profiles)"
         )
         locked.set()
+        # The lock is held for a second counted from the start of the run, however late that is.
+        run_started.wait(60)
         time.sleep(1.0)
         held["released"] = time.monotonic()
         conn.execute("COMMIT")
@@ -32,8 +35,9 @@ def test_locked_by_another_writer_waits_then_succeeds(seeded_cdp_path):
 
     holder = threading.Thread(target=hold)
     holder.start()
-    assert locked.wait(5)
+    assert locked.wait(60)
     started = time.monotonic()
+    run_started.set()
     state = run(compile_graph(), DEFAULT_OBJECTIVE, seeded_cdp_path, "locked")
     holder.join()
     assert state["status"] == "completed", state.get("error")

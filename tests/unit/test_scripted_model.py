@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from pydantic import BaseModel, Field
 
+import llm.scripted.model as scripted_model
 from llm.scripted import (
     FaultPlan,
     ScriptedChatModel,
@@ -236,21 +239,32 @@ def test_latency_env_is_respected_sync_and_async(monkeypatch):
     model = ScriptedChatModel(lambda r: "ok")
     started = time.perf_counter()
     model.invoke("hi")
-    assert time.perf_counter() - started >= 0.1
+    assert time.perf_counter() - started >= 0.1  # a sleep lasts at least its time, however busy the machine
 
-    async def three_at_once() -> float:
-        t0 = time.perf_counter()
+    # Concurrent async calls wait side by side: each call's wait holds until all three are waiting,
+    # which calls made one after another never reach (the barrier breaks after a minute).
+    waits: list[float] = []
+    together = threading.Barrier(3, timeout=60)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        together.wait()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(scripted_model, "time", SimpleNamespace(sleep=sleep))
+
+    async def three_at_once() -> None:
         await asyncio.gather(*(model.ainvoke("hi") for _ in range(3)))
-        return time.perf_counter() - t0
 
-    elapsed = asyncio.run(three_at_once())
-    assert 0.1 <= elapsed < 0.25  # concurrent: about one delay, not three (0.3 s)
+    asyncio.run(three_at_once())
+    assert waits == [0.1, 0.1, 0.1]
     monkeypatch.setenv("CDP_AGENTS_SCRIPTED_LATENCY_MS", "soon")
     with pytest.raises(ValueError, match="CDP_AGENTS_SCRIPTED_LATENCY_MS"):
         model.invoke("hi")
-    started = time.perf_counter()
+    waits.clear()
+    monkeypatch.setattr(scripted_model, "time", SimpleNamespace(sleep=waits.append))
     ScriptedChatModel(lambda r: "ok", latency_ms=0).invoke("hi")  # an explicit latency wins
-    assert time.perf_counter() - started < 0.05
+    assert waits == [0.0]
 
 
 def test_call_counters_and_usage_metadata():
