@@ -10,7 +10,10 @@ A specialist is a compiled LangGraph subgraph, `model` ⇄ `tools`:
 
 Every step is a checkpointed superstep, so a crash or a retry resumes at the step it stopped on, and
 Studio draws each specialist's steps. The step budget is LangGraph's recursion limit: each model call
-costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * max_agent_steps`.
+costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * max_agent_steps`;
+a resumed task also counts the calls its checkpointed conversation holds, so a crash never refills it.
+The model step takes any chat model (or a function of the runtime that picks one), so a model that
+writes its tool calls as text fits by wrapping it in a chat model that parses them.
 
 Everything a step needs is in the subgraph's state (the task, the conversation) or in the run's
 context (`Runtime`): proposals and peer notes are read back from the tool calls in the conversation,
