@@ -40,7 +40,8 @@ CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
     # The simulated days are over but follow-up waves may still be scheduled: stopping cancels them.
     "completed": frozenset({"stopped"}),
     "stopped": frozenset(),
-    "failed": frozenset(),
+    # Failed mid-way on the model endpoint, with steps left in its checkpoint: `resume` runs it again.
+    "failed": frozenset({"running"}),
 }
 
 #: Where a run may go from each status. An interrupted run waits for a person and then finishes;
@@ -50,7 +51,8 @@ RUN_TRANSITIONS: dict[str, frozenset[str]] = {
     "running": frozenset({"completed", "failed", "interrupted", "refused", "needs_input"}),
     "interrupted": frozenset({"running", "completed", "failed"}),
     "completed": frozenset(),
-    "failed": frozenset(),
+    # Failed mid-way on the model endpoint, with steps left in its checkpoint: `resume` runs it again.
+    "failed": frozenset({"running"}),
     "refused": frozenset(),
     "needs_input": frozenset(),
 }

@@ -102,12 +102,20 @@ def drive(graph, config, context: Context, payload: Any, *, approve: str, as_jso
     """Stream a run (or a resume) to its end or to an interrupt; answer interrupts when we can."""
     from langgraph.types import Command
 
+    from llm.loader import endpoint_problem
+
     interactive = sys.stdin.isatty() and not as_json
     while True:
-        for update in graph.stream(
-            payload, config, context=context, stream_mode="updates", durability="sync"
-        ):
-            _show_update(update, as_json)
+        try:
+            for update in graph.stream(
+                payload, config, context=context, stream_mode="updates", durability="sync"
+            ):
+                _show_update(update, as_json)
+        except Exception as exc:
+            problem = endpoint_problem(exc)
+            if problem is None:
+                raise
+            return endpoint_failed(graph, config, context, payload, problem, as_json)
         question = _pending_interrupt(graph, config)
         if question is None:
             break
@@ -120,6 +128,32 @@ def drive(graph, config, context: Context, payload: Any, *, approve: str, as_jso
         # A plan with a warning is never approved automatically: it waits for a person.
         break
     return finish(graph, config, context, as_json)
+
+
+def endpoint_failed(graph, config, context: Context, payload: Any, problem: str, as_json: bool) -> int:
+    """The model endpoint failed for good (after the retries): keep the run resumable and say so.
+
+    The checkpoint holds every step that finished; the run is recorded as `failed` with steps still
+    to run, so `resume` continues at the step that failed once the endpoint answers. One line on
+    stderr, exit code 1.
+    """
+    from graph.run_info import upsert_run
+
+    thread_id = config["configurable"]["thread_id"]
+    values = graph.get_state(config).values or {}
+    objective = values.get("objective") or (payload.get("objective") if isinstance(payload, dict) else "")
+    db = open_cdp(context.db_path)
+    try:
+        upsert_run(db, thread_id, objective or "", "failed", context, values.get("campaign_id"))
+    finally:
+        db.conn.close()
+    hint = f"cdp-agents resume {thread_id} --db {context.db_path}"
+    if as_json:
+        result = {"thread_id": thread_id, "status": "failed", "detail": "endpoint", "error": problem}
+        print(json.dumps({**result, "resume": hint}, default=str))
+    message = f"{problem}; the run is kept: continue it with `{hint}` once the endpoint answers"
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return EXIT_FAILED
 
 
 def public_status(status: str | None) -> str:
@@ -339,11 +373,14 @@ def register(app: typer.Typer) -> None:
                 "objective restated (see `cdp-agents report " + thread + f" --db {path}`)",
                 EXIT_INTERRUPTED,
             )
-        if row is not None and row[0] in ("completed", "failed", "refused"):
+        if row is not None and row[0] in ("completed", "refused"):
             raise fail(f"run {thread} already finished ({row[0]}); start a new run instead")
         with durable_graph(path) as graph:
             config = {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
             snapshot = graph.get_state(config)
+            # A failed run is over, unless it stopped mid-way on its model endpoint: steps remain.
+            if row is not None and row[0] == "failed" and not snapshot.next:
+                raise fail(f"run {thread} already finished (failed); start a new run instead")
             if not snapshot.values and not snapshot.next:
                 # Killed before its first checkpoint (or never run): there is nothing to continue.
                 raise fail(

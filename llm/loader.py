@@ -13,12 +13,13 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from llm.scripted import Responder, ScriptedChatModel, ScriptedRateLimitError, ScriptedTimeoutError
-from llm.settings import ModelConfigError
+from llm.settings import TIMEOUT_ENV, ModelConfigError
 from llm.settings import model_timeout_s as _timeout
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
     "ModelConfigError",
+    "endpoint_problem",
     "is_transient_error",
     "load_chat_model",
     "resolve_model_name",
@@ -90,3 +91,28 @@ def is_transient_error(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
     return False
+
+
+def endpoint_problem(exc: BaseException) -> str | None:
+    """One line naming the model endpoint and what went wrong, when `exc` came from the endpoint.
+
+    None for anything else (a bug, a bad plan): those keep their own handling. The line never quotes
+    more than a short, redacted piece of what the server said.
+    """
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on it
+        return None
+    from cdp.redact import redact
+
+    base = os.environ.get("OPENAI_BASE_URL", "").strip() or "https://api.openai.com/v1"
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
+        what = f"did not answer within {_timeout():g} s ({TIMEOUT_ENV})"
+    elif isinstance(exc, openai.APIConnectionError):
+        what = "cannot be reached (is the server running, and is OPENAI_BASE_URL right?)"
+    elif isinstance(exc, openai.APIStatusError):
+        said = " ".join(str(getattr(exc, "message", "") or exc).split())[:200]
+        what = f"answered HTTP {exc.status_code}: {redact(said)}"
+    else:
+        return None
+    return f"model endpoint {base} {what}"

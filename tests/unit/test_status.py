@@ -135,10 +135,15 @@ def test_every_allowed_run_move_and_no_forbidden_one(cdp_db):
         allowed
     )
     assert sorted(r[0] for r in cdp_db.execute("SELECT status FROM runs")) == sorted(t for _, t in allowed)
-    for frm in ("completed", "failed", "refused", "needs_input"):
+    for frm in ("completed", "refused", "needs_input"):
         _run(cdp_db, f"done-{frm}", frm)
         with pytest.raises(StatusTransitionError, match="it is final"):
             cdp_status.set_run_status(cdp_db, f"done-{frm}", "running", at=T1)
+    # A failed run may only run again (resume after its model endpoint failed), never end otherwise.
+    _run(cdp_db, "done-failed", "failed")
+    for to in ("completed", "interrupted", "needs_input"):
+        with pytest.raises(StatusTransitionError):
+            cdp_status.set_run_status(cdp_db, "done-failed", to, at=T1)
     assert cdp_db.execute("SELECT count(*) FROM runs WHERE updated_at = ?", [T1]).fetchone()[0] == len(
         allowed
     )

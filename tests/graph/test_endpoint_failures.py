@@ -1,0 +1,107 @@
+"""A model endpoint that is down, broken or slow: one line naming it, exit 1, the run kept, resumable.
+
+Real HTTP on 127.0.0.1: a port nobody listens on, a server that answers 500 and one that never
+answers in time, then the scripted model behind a real OpenAI-compatible server (`llm.openai_server`)
+once the endpoint is "back", which `resume` uses to finish the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from llm.openai_server import OpenAICompatServer
+from tests.graph.helpers import DEFAULT_OBJECTIVE, scalar, send_count
+
+pytestmark = [pytest.mark.network_local, pytest.mark.allow_hosts(["127.0.0.1"])]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _broken_server(kind: str) -> Iterator[str]:
+    """An endpoint that answers every request with HTTP 500, or only after the client gave up."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if kind == "slow":
+                time.sleep(3)
+            body = json.dumps({"error": {"message": "model failed to load: out of memory", "type": "server"}})
+            try:
+                self.send_response(500)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+            except OSError:  # the client gave up waiting (the slow case): nothing to answer
+                pass
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@contextmanager
+def _endpoint(kind: str) -> Iterator[str]:
+    if kind == "down":
+        yield f"http://127.0.0.1:{_free_port()}/v1"
+    else:
+        with _broken_server(kind) as url:
+            yield url
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [("down", "cannot be reached"), ("http500", "answered HTTP 500"), ("slow", "did not answer within 1 s")],
+)
+def test_a_failing_endpoint_is_one_line_and_the_run_resumes_once_it_answers(
+    seeded_cdp_path, monkeypatch, kind, words
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    monkeypatch.setenv("CDP_AGENTS_MODEL_TIMEOUT_S", "1")
+    thread = f"endpoint-{kind}"
+    db = str(seeded_cdp_path)
+    with _endpoint(kind) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        args = ["run", DEFAULT_OBJECTIVE, "--db", db, "--model", "openai/local", "--approve", "auto"]
+        failed = CliRunner().invoke(app, [*args, "--thread", thread, "--json"])
+    assert failed.exit_code == 1, failed.output
+    lines = [line for line in failed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: model endpoint {url} {words}"), lines
+    assert "Traceback" not in failed.output and f"cdp-agents resume {thread} --db {db}" in lines[0]
+    data = json.loads(failed.stdout)
+    assert (data["status"], data["detail"], data["thread_id"]) == ("failed", "endpoint", thread)
+    assert scalar(seeded_cdp_path, "SELECT status FROM runs WHERE thread_id = ?", [thread]) == "failed"
+    assert scalar(seeded_cdp_path, "SELECT count(*) FROM sends") == 0
+
+    with OpenAICompatServer() as server:  # the endpoint is back
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("CDP_AGENTS_MODEL_TIMEOUT_S", "60")
+        resumed = CliRunner().invoke(app, ["resume", thread, "--db", db, "--approve", "auto", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    done = json.loads(resumed.stdout)
+    assert done["status"] == "completed" and done["campaign_id"]
+    assert scalar(seeded_cdp_path, "SELECT status FROM runs WHERE thread_id = ?", [thread]) == "completed"
+    assert send_count(seeded_cdp_path, done["campaign_id"]) == done["sends"] > 0
