@@ -20,7 +20,7 @@ def check_settings() -> None:
     from cdp.settings import InvalidSettingError
     from cdp.vocabulary import SegmentVocabulary
     from graph.context import Context
-    from llm.settings import model_timeout_s, scripted_latency_s
+    from llm.settings import model_timeout_s, scripted_latency_s, structured_output_methods
 
     Context()
     SegmentVocabulary.from_env()
@@ -36,6 +36,7 @@ def check_settings() -> None:
             f" in the years {clock.MIN_YEAR}..{clock.MAX_YEAR}",
         ) from None
     model_timeout_s()
+    structured_output_methods()
     scripted_latency_s(None)
 
 

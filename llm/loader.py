@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from llm.scripted import Responder, ScriptedChatModel, ScriptedRateLimitError, ScriptedTimeoutError
-from llm.settings import TIMEOUT_ENV, ModelConfigError
+from llm.settings import TIMEOUT_ENV, ModelConfigError, structured_output_methods
 from llm.settings import model_timeout_s as _timeout
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "is_transient_error",
     "load_chat_model",
     "resolve_model_name",
+    "structured_model",
 ]
 
 SCRIPTED = "scripted"
@@ -116,3 +117,44 @@ def endpoint_problem(exc: BaseException) -> str | None:
     else:
         return None
     return f"model endpoint {base} {what}"
+
+
+#: Endpoints (base URL, model) that refused a structured-output method, per method, in this process.
+_REFUSED: set[tuple[str, str, str]] = set()
+
+
+def _refuses_method(exc: BaseException) -> bool:
+    """A server's "no" to the way the output was asked for (4xx/5xx), not a dropped connection."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on it
+        return False
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 422, 500, 501)
+
+
+def structured_model(model: BaseChatModel, schema: type) -> Any:
+    """`model.with_structured_output(schema)` by the first method the endpoint accepts.
+
+    The methods come from `llm.settings.structured_output_methods`. When the endpoint refuses one
+    (an HTTP error to the request itself), the next is tried at once and the refusal is remembered
+    for this endpoint, so later calls go straight to what works. Any other error is raised as it is,
+    for the graph's retry policy.
+    """
+    from langchain_core.runnables import RunnableLambda
+
+    methods = structured_output_methods()
+    endpoint = (str(getattr(model, "openai_api_base", "") or ""), str(getattr(model, "model_name", "") or ""))
+    runnables = {m: model.with_structured_output(schema, method=m) for m in methods}  # type: ignore[arg-type]
+
+    def invoke(messages: Any) -> Any:
+        usable = [m for m in methods if (*endpoint, m) not in _REFUSED] or list(methods[-1:])
+        for i, method in enumerate(usable):
+            try:
+                return runnables[method].invoke(messages)
+            except Exception as exc:
+                if i == len(usable) - 1 or not _refuses_method(exc):
+                    raise
+                _REFUSED.add((*endpoint, method))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return RunnableLambda(invoke, name=f"structured_{getattr(schema, '__name__', 'output')}")

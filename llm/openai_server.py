@@ -72,6 +72,19 @@ def _structured_spec(body: dict[str, Any]) -> StructuredOutputSpec | None:
     return None
 
 
+def _forced_function_spec(body: dict[str, Any]) -> StructuredOutputSpec | None:
+    """Structured output asked for as a forced function call (`method="function_calling"`)."""
+    choice = body.get("tool_choice")
+    name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    for tool in body.get("tools") or []:
+        function = tool.get("function") or {}
+        if name and function.get("name") == name:
+            return StructuredOutputSpec(
+                name=name, json_schema=function.get("parameters") or {}, method="function_calling"
+            )
+    return None
+
+
 def _answer(body: dict[str, Any], responder: Responder, faults: ServerFaults) -> AIMessage:
     messages = _to_messages(body.get("messages") or [])
     role = role_of(messages)
@@ -93,7 +106,7 @@ def _answer(body: dict[str, Any], responder: Responder, faults: ServerFaults) ->
             ],
         )
     kwargs: dict[str, Any] = {"tools": tools, "tool_choice": body.get("tool_choice")}
-    spec = _structured_spec(body)
+    spec = _structured_spec(body) or _forced_function_spec(body)
     if spec is not None:
         kwargs["scripted_structured_output"] = spec
     return ScriptedChatModel(responder)._answer(messages, kwargs)

@@ -11,6 +11,9 @@ import os
 TIMEOUT_ENV = "CDP_AGENTS_MODEL_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 60.0
 LATENCY_ENV = "CDP_AGENTS_SCRIPTED_LATENCY_MS"
+STRUCTURED_ENV = "CDP_AGENTS_STRUCTURED_OUTPUT"
+#: How a plan is asked for: a JSON schema in `response_format`, a forced function call, or JSON mode.
+STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
 
 
 class ModelConfigError(ValueError):
@@ -40,3 +43,18 @@ def scripted_latency_s(explicit_ms: float | None) -> float:
         return max(0.0, float(raw)) / 1000.0
     except ValueError:
         raise ValueError(f"{LATENCY_ENV} must be a number of milliseconds, got {raw!r}") from None
+
+
+def structured_output_methods() -> tuple[str, ...]:
+    """The ways to ask an endpoint for a plan, in the order to try them.
+
+    `CDP_AGENTS_STRUCTURED_OUTPUT` names one (`json_schema`, `function_calling` or `json_mode`) and
+    only that one is used; unset (or `auto`), `json_schema` comes first and `function_calling` is the
+    fallback for a server that refuses `response_format` (llama-cpp-python's own server answers 500).
+    """
+    raw = os.environ.get(STRUCTURED_ENV, "").strip().lower()
+    if raw in ("", "auto"):
+        return ("json_schema", "function_calling")
+    if raw not in STRUCTURED_METHODS:
+        raise ModelConfigError(f"{STRUCTURED_ENV}={raw}: use auto, {', '.join(STRUCTURED_METHODS)}")
+    return (raw,)

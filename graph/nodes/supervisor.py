@@ -31,6 +31,7 @@ from graph.understanding import (
     merge_warnings,
     question_for,
 )
+from llm.loader import structured_model
 from prompts import load_prompt
 
 
@@ -165,7 +166,7 @@ def supervisor(
         )
     thread_id = thread_id_of(config, objective)
     model = ctx.chat_model()
-    planner = model.with_structured_output(Plan)
+    planner = structured_model(model, Plan)
     with cdp_session(ctx.db_path) as db:
         terms = read_terms(db)
     prompt = load_prompt(

@@ -105,3 +105,73 @@ def test_a_failing_endpoint_is_one_line_and_the_run_resumes_once_it_answers(
     assert done["status"] == "completed" and done["campaign_id"]
     assert scalar(seeded_cdp_path, "SELECT status FROM runs WHERE thread_id = ?", [thread]) == "completed"
     assert send_count(seeded_cdp_path, done["campaign_id"]) == done["sends"] > 0
+
+
+@contextmanager
+def _server_without_json_schema(seen: list[str]) -> Iterator[str]:
+    """The scripted model behind a server that, like llama-cpp-python's, answers 500 to `json_schema`."""
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
+    from llm.openai_server import chat_completion
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            kind = (body.get("response_format") or {}).get("type") or (
+                "tools" if body.get("tools") else "text"
+            )
+            seen.append(kind)
+            status, answer = (
+                (500, {"error": {"message": "response_format json_schema is not supported"}})
+                if kind == "json_schema"
+                else (200, chat_completion(body))
+            )
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_server_that_refuses_json_schema_gets_the_plan_by_function_calling(seeded_cdp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    seen: list[str] = []
+    with _server_without_json_schema(seen) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        args = ["run", DEFAULT_OBJECTIVE, "--db", str(seeded_cdp_path), "--model", "openai/no-schema"]
+        done = CliRunner().invoke(app, [*args, "--approve", "auto", "--thread", "no-schema", "--json"])
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    assert data["status"] == "completed" and data["sends"] > 0
+    # the plan was asked for once with json_schema (refused), then by a forced function call
+    assert seen[:2] == ["json_schema", "tools"] and seen.count("json_schema") == 1
+
+
+def test_a_structured_output_method_can_be_pinned_and_a_bad_one_is_refused(seeded_cdp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    monkeypatch.setenv("CDP_AGENTS_STRUCTURED_OUTPUT", "function_calling")
+    seen: list[str] = []
+    with _server_without_json_schema(seen) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        args = ["run", DEFAULT_OBJECTIVE, "--db", str(seeded_cdp_path), "--model", "openai/no-schema"]
+        done = CliRunner().invoke(app, [*args, "--approve", "auto", "--thread", "pinned", "--json"])
+    assert done.exit_code == 0, done.output
+    assert "json_schema" not in seen
+    monkeypatch.setenv("CDP_AGENTS_STRUCTURED_OUTPUT", "xml")
+    bad = CliRunner().invoke(app, [*args, "--thread", "bad-method"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: CDP_AGENTS_STRUCTURED_OUTPUT=xml: use auto, json_schema, function_calling, json_mode"
+    ]
