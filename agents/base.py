@@ -217,8 +217,8 @@ class Skill:
     check: Callable[[AgentRun, AgentEnv], str | None] | None = None
 
 
-class SpecialistInput(TypedDict):
-    """One task as the dispatcher hands it over (see `graph.state.TaskInput`), plus the run's thread."""
+class TaskInput(TypedDict):
+    """What the dispatcher sends to a specialist node with `Send`: one task and what it works from."""
 
     task: dict[str, Any]
     agent: str
@@ -226,7 +226,13 @@ class SpecialistInput(TypedDict):
     campaign_id: str
     inputs: dict[str, Any]
     attempt: int
+    #: [task_id, agent] of the tasks that depend on this one (p2p hands outputs to them directly).
     consumers: list[list[str]]
+
+
+class SpecialistInput(TaskInput):
+    """The task as the specialist's subgraph takes it: the dispatcher's hand-over plus the run's thread."""
+
     thread_id: str
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from langgraph.graph import START, StateGraph
 from langgraph.types import RetryPolicy
 
+from agents.base import TaskInput
 from agents.registry import REGISTRY, validate_registry
 from graph.context import Context
 from graph.nodes.dispatch import dispatch
@@ -20,7 +21,7 @@ from graph.nodes.resolve import resolve
 from graph.nodes.specialists import make_specialist_node, on_specialist_error
 from graph.nodes.supervisor import supervisor
 from graph.nodes.synthesize import synthesize
-from graph.state import InputState, OrchestratorState, TaskInput
+from graph.state import InputState, OrchestratorState
 from llm.loader import is_transient_error
 
 RECURSION_LIMIT = 200

@@ -231,16 +231,3 @@ class OrchestratorState(TypedDict, total=False):
     narrative: str
     report: str
     error: str
-
-
-class TaskInput(TypedDict):
-    """What the dispatcher sends to a specialist node with `Send`."""
-
-    task: dict[str, Any]
-    agent: str
-    objective: str
-    campaign_id: str
-    inputs: dict[str, Any]
-    attempt: int
-    #: [task_id, agent] of the tasks that depend on this one (p2p hands outputs to them directly).
-    consumers: list[list[str]]

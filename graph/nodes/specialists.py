@@ -14,7 +14,7 @@ from langgraph.errors import NodeError
 from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy
 
-from agents.base import context_model, run_specialist
+from agents.base import TaskInput, context_model, run_specialist
 from agents.registry import REGISTRY
 from cdp.db import cdp_session
 from graph.context import Context
@@ -22,7 +22,7 @@ from graph.handoffs import launch_request_of
 from graph.messages import SUPERVISOR, record_message
 from graph.protocols import completion_messages
 from graph.run_info import thread_id_of
-from graph.state import TaskInput, TaskResult
+from graph.state import TaskResult
 
 
 def make_specialist_node(agent: str, retry: RetryPolicy | None = None):
