@@ -154,6 +154,20 @@ def suppression_counts(db_path: str | Path, campaign_id: str) -> dict[str, int]:
 # ------------------------------------------------------------------------------------ fault injection
 
 
+def one_tool_per_turn(request: ScriptedRequest, roles: tuple[str, ...] | None = None) -> Any:
+    """The scripted answer, one tool call per model call, as small real models work: the first call
+    the conversation has not answered yet, else the last one (`finish`). `roles` limits it to those
+    agents; answers without tool calls (plans, reports) pass unchanged."""
+    answer = default_responder(request)
+    if not isinstance(answer, dict) or "tool_calls" not in answer:
+        return answer
+    if roles is not None and request.role not in roles:
+        return answer
+    done = {m.name for m in request.tool_results()}
+    pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
+    return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
+
+
 class FaultyModels:
     """A model factory (`Context(model_factory=...)`): scripted models whose answers fail when
     `fails(request, n)` says so. The supervisor and synthesizer are spared unless `spare=()`, so a

@@ -11,9 +11,10 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -32,21 +33,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _broken_server(kind: str) -> Iterator[str]:
-    """An endpoint that answers every request with HTTP 500, or only after the client gave up."""
+def _serve(answer: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]) -> Iterator[str]:
+    """A chat-completions endpoint on 127.0.0.1 whose every POST is answered by `answer(body)`."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if kind == "slow":
-                time.sleep(3)
-            body = json.dumps({"error": {"message": "model failed to load: out of memory", "type": "server"}})
+            status, reply = answer(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+            data = json.dumps(reply).encode()
             try:
-                self.send_response(500)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(body.encode())
+                self.wfile.write(data)
             except OSError:  # the client gave up waiting (the slow case): nothing to answer
                 pass
 
@@ -63,12 +62,23 @@ def _broken_server(kind: str) -> Iterator[str]:
         httpd.server_close()
 
 
+def _broken(kind: str) -> Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]:
+    """Every request answered with HTTP 500, or (`slow`) only after the client gave up."""
+
+    def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if kind == "slow":
+            time.sleep(3)
+        return 500, {"error": {"message": "model failed to load: out of memory", "type": "server"}}
+
+    return answer
+
+
 @contextmanager
 def _endpoint(kind: str) -> Iterator[str]:
     if kind == "down":
         yield f"http://127.0.0.1:{_free_port()}/v1"
     else:
-        with _broken_server(kind) as url:
+        with _serve(_broken(kind)) as url:
             yield url
 
 
@@ -113,36 +123,15 @@ def _server_without_json_schema(seen: list[str]) -> Iterator[str]:
     import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
     from llm.openai_server import chat_completion
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            kind = (body.get("response_format") or {}).get("type") or (
-                "tools" if body.get("tools") else "text"
-            )
-            seen.append(kind)
-            status, answer = (
-                (500, {"error": {"message": "response_format json_schema is not supported"}})
-                if kind == "json_schema"
-                else (200, chat_completion(body))
-            )
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        kind = (body.get("response_format") or {}).get("type") or ("tools" if body.get("tools") else "text")
+        seen.append(kind)
+        if kind == "json_schema":
+            return 500, {"error": {"message": "response_format json_schema is not supported"}}
+        return 200, chat_completion(body)
 
-        def log_message(self, *args) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with _serve(answer) as url:
+        yield url
 
 
 def test_a_server_that_refuses_json_schema_gets_the_plan_by_function_calling(seeded_cdp_path, monkeypatch):

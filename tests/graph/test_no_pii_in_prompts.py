@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
-from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, connect, run, scalar
+from llm.scripted import ScriptedChatModel
+from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, connect, one_tool_per_turn, run, scalar
 from tests.prompt_guard import sent_prompts
 from tests.seeded import seeded_copy
 
@@ -67,20 +67,11 @@ def _digits_runs(text: str) -> str:
     return re.sub(r"\D{3,}", "|", re.sub(r"(?<=\d)[ \-.()/]{1,2}(?=\d)", "", text))
 
 
-def _service_reads_before_acting(request: ScriptedRequest):
-    """The scripted service agent, one tool per turn, so it reads `service_issues` as a real model does."""
-    answer = default_responder(request)
-    if request.role != "service" or not isinstance(answer, dict):
-        return answer
-    done = {m.name for m in request.tool_results()}
-    pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
-    return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
-
-
 def _stepwise_models(name=None, **_):
     import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
 
-    return ScriptedChatModel(_service_reads_before_acting)
+    # the service agent reads `service_issues` before it acts, as a real model does
+    return ScriptedChatModel(lambda request: one_tool_per_turn(request, roles=("service",)))
 
 
 def test_pii_in_ticket_subjects_never_reaches_a_prompt(tmp_path):

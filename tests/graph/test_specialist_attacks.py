@@ -19,7 +19,7 @@ from agents.registry import REGISTRY
 from cdp import tools_base
 from cdp.redact import find_pii
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
-from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, messages, rows, run
+from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, messages, one_tool_per_turn, rows, run
 from tests.prompt_guard import paranoid_pii, sent_prompts
 
 EMAIL = "jane.roe+refund@example.org"
@@ -432,17 +432,12 @@ def _stepwise_with_crash(crash_role: str | None):
     crashed = threading.Event()
 
     def respond(request: ScriptedRequest) -> Any:
-        answer = default_responder(request)
         role = request.role or ""
         counts[role] = counts.get(role, 0) + 1
         if role == crash_role and counts[role] == 2 and not crashed.is_set():
             crashed.set()
             raise Crash()
-        if not isinstance(answer, dict) or role in ("supervisor", "synthesizer"):
-            return answer
-        done = {m.name for m in request.tool_results()}
-        pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
-        return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
+        return one_tool_per_turn(request)
 
     return _scripted(respond)
 
@@ -544,12 +539,7 @@ def _same_ids_factory(same: bool = True):
     from langchain_core.outputs import ChatGeneration, ChatResult
 
     def stepwise(request: ScriptedRequest) -> Any:
-        answer = default_responder(request)
-        if request.role != "audience" or not isinstance(answer, dict):
-            return answer
-        done = {m.name for m in request.tool_results()}
-        pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
-        return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
+        return one_tool_per_turn(request, roles=("audience",))
 
     class SameIds(BaseChatModel):
         inner: Any = None

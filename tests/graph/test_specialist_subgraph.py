@@ -20,20 +20,18 @@ import graph.graph as graph_module
 from agents.registry import REGISTRY
 from cdp import tools_base
 from graph.graph import build_graph, graph
-from llm.scripted import ScriptedChatModel, ScriptedRequest, ScriptedTimeoutError, default_responder
-from tests.graph.helpers import DEFAULT_OBJECTIVE, compile_graph, config_for, messages, run, send_count
+from llm.scripted import ScriptedChatModel, ScriptedRequest, ScriptedTimeoutError
+from tests.graph.helpers import (
+    DEFAULT_OBJECTIVE,
+    compile_graph,
+    config_for,
+    messages,
+    one_tool_per_turn,
+    run,
+    send_count,
+)
 
 STEPS = ("model", "tools")
-
-
-def _one_tool_per_turn(request: ScriptedRequest) -> Any:
-    """The scripted audience agent, one tool per model call (as small real models work)."""
-    answer = default_responder(request)
-    if request.role != "audience" or not isinstance(answer, dict):
-        return answer
-    done = {m.name for m in request.tool_results()}
-    pending = [c for c in answer.get("tool_calls") or [] if c["name"] not in done]
-    return {**answer, "tool_calls": pending[:1] or answer["tool_calls"][-1:]}
 
 
 class Counted:
@@ -55,7 +53,7 @@ class Counted:
         error = self.fault(request, n) if self.fault else None
         if error is not None:
             raise error
-        return _one_tool_per_turn(request)
+        return one_tool_per_turn(request, roles=("audience",))
 
     def __call__(self, name: str | None = None, **_: Any) -> ScriptedChatModel:
         import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
