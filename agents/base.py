@@ -12,8 +12,8 @@ Every step is a checkpointed superstep, so a crash or a retry resumes at the ste
 Studio draws each specialist's steps. The step budget is LangGraph's recursion limit: each model call
 costs two supersteps (model, tools), so `max_agent_steps` model calls fit in `2 * max_agent_steps`;
 a resumed task also counts the calls its checkpointed conversation holds, so a crash never refills it.
-The model step takes any chat model (or a function of the runtime that picks one), so a model that
-writes its tool calls as text fits by wrapping it in a chat model that parses them.
+The model step takes any chat model (or a function of the runtime that picks one); tool calls a model
+wrote as text are read back (`llm.actions`), and `CDP_AGENTS_TOOL_CALLS=json` asks for them as JSON.
 
 Everything a step needs is in the subgraph's state (the task, the conversation) or in the run's
 context (`Runtime`): proposals and peer notes are read back from the tool calls in the conversation,
@@ -47,6 +47,7 @@ from typing_extensions import TypedDict
 from cdp.policy import ContactPolicy
 from cdp.redact import redact, redact_json_text
 from cdp.tools_base import ToolSession, close_session
+from llm.actions import recover_tool_calls
 from prompts import load_prompt
 
 FINISH_TOOL = "finish"
@@ -342,9 +343,12 @@ def build_specialist(
                 SystemMessage(load_prompt(skill.prompt)),
                 HumanMessage(redact_json_text(task_message(env))),
             ]
-        reply = chat.bind_tools(tools_for(state, env)).invoke([*history, *opening])
+        tools = tools_for(state, env)
+        reply = chat.bind_tools(tools).invoke([*history, *opening])
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        # A small model may write its tool call as text (fenced JSON, untranslated tags): read it back.
+        reply = recover_tool_calls(reply, [t.name for t in tools])
         return {"messages": [*opening, reply]}
 
     def collect(state: SpecialistInput, env: AgentEnv, run: AgentRun) -> Outcome:

@@ -473,3 +473,16 @@ def effective_language_sql(column: str, default_sql: str) -> str:
     """SQL for the language a customer is written to: theirs when supported, else the default."""
     supported = ", ".join(f"'{code}'" for code in SUPPORTED_LANGUAGES)
     return f"(CASE WHEN {column} IN ({supported}) THEN {column} ELSE {default_sql} END)"
+
+
+#: A plain discount in a welcome or win-back campaign is that campaign's offer for the gate's
+#: conflict rules: a customer must not get "welcome" and "we miss you" offers at once.
+GOAL_OFFER_KINDS = {"win-back": "winback", "welcome": "welcome"}
+
+
+def campaign_offer_kind(goal: str | None, kind: str | None, has_offer: bool) -> str | None:
+    """The offer kind a campaign records for the conflict rules: a plain discount (or an offer of no
+    stated kind) in a win-back or welcome campaign counts as that campaign's kind of offer."""
+    if kind in (None, "discount") and has_offer and goal in GOAL_OFFER_KINDS:
+        return GOAL_OFFER_KINDS[goal]
+    return kind

@@ -20,7 +20,14 @@ def check_settings() -> None:
     from cdp.settings import InvalidSettingError
     from cdp.vocabulary import SegmentVocabulary
     from graph.context import Context
-    from llm.settings import model_timeout_s, scripted_latency_s, structured_output_methods
+    from llm.settings import (
+        max_tokens,
+        model_timeout_s,
+        plan_schema,
+        scripted_latency_s,
+        structured_output_methods,
+        tool_call_mode,
+    )
 
     Context()
     SegmentVocabulary.from_env()
@@ -37,6 +44,9 @@ def check_settings() -> None:
         ) from None
     model_timeout_s()
     structured_output_methods()
+    max_tokens()
+    tool_call_mode()
+    plan_schema()
     scripted_latency_s(None)
 
 

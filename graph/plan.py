@@ -211,3 +211,27 @@ def find_cycle(tasks: list[PlannedTask]) -> list[str] | None:
         # graphlib walks from a task to the tasks depending on it; reversed, each id depends on the next.
         return list(reversed(exc.args[1]))
     return None
+
+
+class PlanBrief(BaseModel):
+    """The smaller plan a small model fills (`CDP_AGENTS_PLAN_SCHEMA=brief`): its reading of the
+    objective and a decision. The campaign and the task graph follow in code (`graph.plan_template`),
+    so the model cannot invent campaign fields the reading does not hold, nor a wrong dependency."""
+
+    model_config = ConfigDict(extra="forbid")
+    interpretation: Interpretation = Field(description="What each word of the objective was taken to mean.")
+    goal: str | None = Field(
+        default=None,
+        max_length=40,
+        description="retention, win-back, re-engagement, cross-sell, welcome, growth, or none.",
+    )
+    campaign_name: str = Field(default="", max_length=120, description="Short name for the campaign.")
+    decision: Literal["plan", "ask", "refuse"] = Field(
+        description="plan when the objective is understood; ask when a word or fact is unclear or "
+        "missing; refuse when it asks to break a customer rule."
+    )
+    message: str = Field(
+        default="",
+        max_length=1000,
+        description="ask: the question naming what is unclear; refuse: why; plan: empty.",
+    )

@@ -8,17 +8,25 @@ names the model when the caller does not; `OPENAI_BASE_URL` points at Ollama, vL
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from llm.scripted import Responder, ScriptedChatModel, ScriptedRateLimitError, ScriptedTimeoutError
-from llm.settings import TIMEOUT_ENV, ModelConfigError, structured_output_methods
+from llm.settings import (
+    TIMEOUT_ENV,
+    ModelConfigError,
+    max_tokens,
+    structured_output_methods,
+    tool_call_mode,
+)
 from llm.settings import model_timeout_s as _timeout
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
     "ModelConfigError",
+    "call_with_fallback",
     "endpoint_problem",
     "is_transient_error",
     "load_chat_model",
@@ -42,7 +50,8 @@ def load_chat_model(name: str | None = None, *, responder: Responder | None = No
     """Build the chat model `name` names (see the module docstring).
 
     `responder` is used by the scripted model only (its default dispatches on the prompt's role);
-    a real model ignores it. ChatOpenAI is built with temperature 0 and no client retries: retries
+    a real model ignores it. ChatOpenAI is built with temperature 0, `max_tokens` on every call
+    (`CDP_AGENTS_MAX_TOKENS`) and no client retries: retries
     belong to the graph (LangGraph `RetryPolicy`), which can see and log them.
     """
     resolved = resolve_model_name(name)
@@ -70,8 +79,14 @@ def load_chat_model(name: str | None = None, *, responder: Responder | None = No
         "temperature": 0,
         "timeout": _timeout(),
         "max_retries": 0,
+        "max_tokens": max_tokens(),
     }
-    return ChatOpenAI(**kwargs)
+    chat = ChatOpenAI(**kwargs)
+    if tool_call_mode() == "json":
+        from llm.actions import JsonActionModel
+
+        return JsonActionModel(inner=chat)
+    return chat
 
 
 def is_transient_error(exc: BaseException) -> bool:
@@ -132,29 +147,40 @@ def _refuses_method(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 422, 500, 501)
 
 
+def _endpoint(model: BaseChatModel) -> tuple[str, str]:
+    return (str(getattr(model, "openai_api_base", "") or ""), str(getattr(model, "model_name", "") or ""))
+
+
+def call_with_fallback(model: BaseChatModel, *attempts: tuple[str, Callable[[], Any]]) -> Any:
+    """The first of `attempts` (name, call) the endpoint accepts.
+
+    When the endpoint refuses one (an HTTP error to the request itself), the next is tried at once and
+    the refusal is remembered for this endpoint, so later calls go straight to what works. Any other
+    error is raised as it is, for the graph's retry policy.
+    """
+    endpoint = _endpoint(model)
+    usable = [a for a in attempts if (*endpoint, a[0]) not in _REFUSED] or list(attempts[-1:])
+    for i, (name, call) in enumerate(usable):
+        try:
+            return call()
+        except Exception as exc:
+            if i == len(usable) - 1 or not _refuses_method(exc):
+                raise
+            _REFUSED.add((*endpoint, name))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def structured_model(model: BaseChatModel, schema: type) -> Any:
     """`model.with_structured_output(schema)` by the first method the endpoint accepts.
 
-    The methods come from `llm.settings.structured_output_methods`. When the endpoint refuses one
-    (an HTTP error to the request itself), the next is tried at once and the refusal is remembered
-    for this endpoint, so later calls go straight to what works. Any other error is raised as it is,
-    for the graph's retry policy.
+    The methods come from `llm.settings.structured_output_methods`, tried by `call_with_fallback`.
     """
     from langchain_core.runnables import RunnableLambda
 
     methods = structured_output_methods()
-    endpoint = (str(getattr(model, "openai_api_base", "") or ""), str(getattr(model, "model_name", "") or ""))
     runnables = {m: model.with_structured_output(schema, method=m) for m in methods}  # type: ignore[arg-type]
 
     def invoke(messages: Any) -> Any:
-        usable = [m for m in methods if (*endpoint, m) not in _REFUSED] or list(methods[-1:])
-        for i, method in enumerate(usable):
-            try:
-                return runnables[method].invoke(messages)
-            except Exception as exc:
-                if i == len(usable) - 1 or not _refuses_method(exc):
-                    raise
-                _REFUSED.add((*endpoint, method))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return call_with_fallback(model, *((m, lambda r=runnables[m]: r.invoke(messages)) for m in methods))
 
     return RunnableLambda(invoke, name=f"structured_{getattr(schema, '__name__', 'output')}")

@@ -58,3 +58,51 @@ def structured_output_methods() -> tuple[str, ...]:
     if raw not in STRUCTURED_METHODS:
         raise ModelConfigError(f"{STRUCTURED_ENV}={raw}: use auto, {', '.join(STRUCTURED_METHODS)}")
     return (raw,)
+
+
+MAX_TOKENS_ENV = "CDP_AGENTS_MAX_TOKENS"
+DEFAULT_MAX_TOKENS = 2048
+TOOL_CALLS_ENV = "CDP_AGENTS_TOOL_CALLS"
+#: How a specialist's model asks for a tool: the endpoint's native tool calls, or one JSON action
+#: `{"tool", "args"}` per step under a JSON schema, for models that do not emit tool-call tags.
+TOOL_CALL_MODES = ("native", "json")
+PLAN_SCHEMA_ENV = "CDP_AGENTS_PLAN_SCHEMA"
+#: What the supervisor's model fills: the whole plan (task DAG included), or a brief (the campaign and
+#: the interpretation) from which code builds the task DAG over the registry.
+PLAN_SCHEMAS = ("full", "brief")
+
+
+def max_tokens() -> int:
+    """The most tokens one answer may take (`CDP_AGENTS_MAX_TOKENS`, default 2048), sent on every call.
+
+    Without a cap a small model can ramble for thousands of tokens (minutes on a CPU) before the
+    answer is cut by the timeout instead."""
+    raw = os.environ.get(MAX_TOKENS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_TOKENS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ModelConfigError(f"{MAX_TOKENS_ENV} must be a whole number of tokens, got {raw!r}") from None
+    if not 16 <= value <= 131_072:
+        raise ModelConfigError(f"{MAX_TOKENS_ENV} must be between 16 and 131072, got {raw!r}")
+    return value
+
+
+def _choice(env: str, allowed: tuple[str, ...]) -> str:
+    raw = os.environ.get(env, "").strip().lower()
+    if not raw:
+        return allowed[0]
+    if raw not in allowed:
+        raise ModelConfigError(f"{env}={raw}: use {' or '.join(allowed)}")
+    return raw
+
+
+def tool_call_mode() -> str:
+    """`native` (default) or `json` (`CDP_AGENTS_TOOL_CALLS`): see `TOOL_CALL_MODES`."""
+    return _choice(TOOL_CALLS_ENV, TOOL_CALL_MODES)
+
+
+def plan_schema() -> str:
+    """`full` (default) or `brief` (`CDP_AGENTS_PLAN_SCHEMA`): see `PLAN_SCHEMAS`."""
+    return _choice(PLAN_SCHEMA_ENV, PLAN_SCHEMAS)

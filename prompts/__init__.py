@@ -7,6 +7,8 @@ read it as plain context). `CDP_AGENTS_PROMPTS_DIR` may point at a folder of ove
 from __future__ import annotations
 
 import os
+import tomllib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,3 +32,55 @@ def load_prompt(name: str, **values: object) -> str:
                 text = text.replace("{" + key + "}", str(value))
             return text
     raise FileNotFoundError(f"no prompt named '{name}' (looked in {', '.join(map(str, candidates))})")
+
+
+@dataclass(frozen=True)
+class TemplateTask:
+    """One task of the campaign template (`plan_template.toml`)."""
+
+    id: str
+    agent: str
+    goal: str
+    depends_on: tuple[str, ...] = ()
+    acceptance: tuple[str, ...] = ()
+    needs: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=1)
+def plan_template() -> tuple[TemplateTask, ...]:
+    """The campaign's task template, audience first, read once."""
+    data = tomllib.loads((_HERE / "plan_template.toml").read_text(encoding="utf-8"))
+    return tuple(
+        TemplateTask(
+            id=t["id"],
+            agent=t["agent"],
+            goal=t["goal"],
+            depends_on=tuple(t.get("depends_on", ())),
+            acceptance=tuple(t.get("acceptance", ())),
+            needs=frozenset(t.get("needs", ())),
+        )
+        for t in data["task"]
+    )
+
+
+def template_tasks(agents: set[str], have: set[str], **fill: str) -> list[dict[str, object]]:
+    """The template's tasks the registered `agents` can do and whose `needs` are all in `have`,
+    goals filled from `fill`, edges to left-out tasks dropped (inputs are the planner's to add)."""
+    chosen = [t for t in plan_template() if t.agent in agents and t.needs <= have]
+    ids = {t.id for t in chosen}
+    tasks: list[dict[str, object]] = []
+    for t in chosen:
+        goal = t.goal
+        for key, value in fill.items():
+            goal = goal.replace("{" + key + "}", value)
+        tasks.append(
+            {
+                "id": t.id,
+                "agent": t.agent,
+                "goal": goal,
+                "depends_on": [d for d in t.depends_on if d in ids],
+                "acceptance": list(t.acceptance),
+                "inputs": {},
+            }
+        )
+    return tasks

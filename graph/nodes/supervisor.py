@@ -16,12 +16,14 @@ from cdp import clock
 from cdp import status as cdp_status
 from cdp.db import cdp_session
 from cdp.input_checks import MAX_OBJECTIVE_CHARS
+from cdp.migrations.m001_core import TIERS
 from cdp.redact import redact
 from cdp.terms import CdpTerms, read_terms
-from cdp.vocabulary import SegmentVocabulary, cdp_category
+from cdp.vocabulary import OfferKind, SegmentVocabulary, cdp_category
 from graph.context import Context
 from graph.messages import SUPERVISOR, record_message
-from graph.plan import Interpretation, Plan, PlanError, validate_plan
+from graph.plan import Interpretation, Plan, PlanBrief, PlanError, validate_plan
+from graph.plan_template import plan_from_brief
 from graph.run_info import campaign_id_for, thread_id_of, upsert_run
 from graph.state import OrchestratorState
 from graph.understanding import (
@@ -32,6 +34,7 @@ from graph.understanding import (
     question_for,
 )
 from llm.loader import structured_model
+from llm.settings import plan_schema
 from prompts import load_prompt
 
 
@@ -147,6 +150,15 @@ def create_campaign(
             cdp_status.set_campaign_status(db, campaign_id, "planned", at=now)
 
 
+def as_plan(answer: Any, brief: bool) -> Plan:
+    """The model's answer as a whole plan: a brief becomes one in code (`graph.plan_template`)."""
+    if brief:
+        return plan_from_brief(
+            answer if isinstance(answer, PlanBrief) else PlanBrief.model_validate(answer), set(REGISTRY)
+        )
+    return answer if isinstance(answer, Plan) else Plan.model_validate(answer)
+
+
 def supervisor(
     state: OrchestratorState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal["dispatch", "synthesize"]]:
@@ -166,15 +178,18 @@ def supervisor(
         )
     thread_id = thread_id_of(config, objective)
     model = ctx.chat_model()
-    planner = structured_model(model, Plan)
+    brief = plan_schema() == "brief"
+    planner = structured_model(model, PlanBrief if brief else Plan)
     with cdp_session(ctx.db_path) as db:
         terms = read_terms(db)
     prompt = load_prompt(
-        "supervisor",
+        "supervisor_brief" if brief else "supervisor",
         agents=describe_agents(),
         vocabulary=json.dumps(SegmentVocabulary.from_env().describe()),
         cdp_terms=terms.prompt_block(),
         now=clock.now_iso(),
+        tiers=", ".join(TIERS),
+        offer_kinds=", ".join(k.value for k in OfferKind),
     )
     # The marketer may paste an address or a number into the objective; the planner needs neither (an
     # audience is a typed filter, never an identifier), so it sees placeholders. State keeps the words.
@@ -187,10 +202,15 @@ def supervisor(
     for attempt in range(3):  # the first answer, then up to twice more with the error
         calls += 1
         try:
-            candidate = planner.invoke(messages)
-            if not isinstance(candidate, Plan):
-                candidate = Plan.model_validate(candidate)
+            candidate = as_plan(planner.invoke(messages), brief)
             validate_plan(candidate, set(REGISTRY))
+            if (candidate.question or candidate.refusal) and candidate.tasks and attempt < 2:
+                raise PlanError(
+                    "the plan has tasks and also a "
+                    + ("refusal" if candidate.refusal else "question")
+                    + ": leave `question` and `refusal` null when you plan, or give no tasks when you"
+                    " ask or refuse"
+                )
         except (PlanError, ValidationError, ValueError) as exc:
             problem = plan_problem(exc)
             messages.append(

@@ -12,8 +12,10 @@ from typing import Any
 
 from cdp import clock
 from cdp.terms import CdpTerms
+from cdp.vocabulary import campaign_offer_kind
 from llm.scripted.model import ScriptedRequest, register_role
 from llm.scripted.reader import Brief, read
+from prompts import template_tasks
 
 MAX_PLAN_DISCOUNT = 90  # CampaignSpec.discount_pct's bound
 
@@ -22,25 +24,6 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "hour") else value.isoformat()
-
-
-#: (id, agent, goal, depends on, acceptance): the task DAG, audience first. `{...}` is filled from the brief.
-TASKS: list[tuple[str, str, str, str, str]] = [
-    ("audience", "audience", "Build and save the audience: {audience}", "", "segment saved; size checked"),
-    ("baseline", "analytics", "Baseline KPIs of the segment and the holdout for measurement", "audience",
-     "baseline figures"),
-    ("budget", "budget", "Forecast cost against the budget of {budget} and propose the largest affordable "
-     "audience", "audience", "forecast"),
-    ("growth", "growth", "Size a wider audience that serves the growth goal and propose it", "audience", "proposal"),
-    ("service", "service", "Check tickets and complaints in the audience and pause whoever needs it", "audience",
-     "service check done"),
-    ("content", "content", "Write message variants per language and category", "audience", "variants saved"),
-    ("compliance", "compliance", "Review the variants against claim and language rules", "content",
-     "content reviewed"),
-    ("activation", "activation", "Pick channels and timing per customer and stage the sends",
-     "content compliance service budget growth", "sends staged"),
-    ("results", "analytics", "Summarise what was scheduled, held out and suppressed", "activation", "results read"),
-]  # fmt: skip
 
 
 def _offer(brief: Brief) -> dict[str, Any] | None:
@@ -76,26 +59,15 @@ def task_inputs(brief: Brief) -> dict[str, dict[str, Any]]:
 
 
 def plan_tasks(brief: Brief, agents: set[str]) -> list[dict[str, Any]]:
-    """The tasks the registered agents can do; budget (and growth, with a growth aim) only with a budget."""
-    skip = {"budget"} if not brief.budget else set()
-    skip |= {"growth"} if not (brief.budget and brief.growth) else set()
+    """The campaign template's tasks (`prompts/plan_template.toml`) with the inputs read from the brief;
+    budget (and growth, with a growth aim) only with a budget."""
+    have = {"budget"} if brief.budget else set()
+    have |= {"growth"} if brief.growth else set()
     inputs = task_inputs(brief)
     money = f"{brief.budget.amount:g} {brief.budget.currency or ''}".rstrip() if brief.budget else ""
-    tasks = [
-        {
-            "id": tid,
-            "agent": agent,
-            "goal": goal.format(audience=brief.describe(), budget=money),
-            "depends_on": deps.split(),
-            "acceptance": acceptance.split("; "),
-            "inputs": inputs.get(tid, {}),
-        }
-        for tid, agent, goal, deps, acceptance in TASKS
-        if agent in agents and tid not in skip
-    ]
-    ids = {t["id"] for t in tasks}
+    tasks = template_tasks(agents, have, audience=brief.describe(), budget=money)
     for t in tasks:
-        t["depends_on"] = [d for d in t["depends_on"] if d in ids]
+        t["inputs"] = inputs.get(str(t["id"]), {})
     return tasks
 
 
@@ -128,17 +100,6 @@ def interpretation(brief: Brief) -> dict[str, Any]:
     }
 
 
-#: A plain discount in a welcome or win-back campaign is that campaign's offer for the gate's
-#: conflict rules: a customer must not get "welcome" and "we miss you" offers at once.
-GOAL_OFFER_KINDS = {"win-back": "winback", "welcome": "welcome"}
-
-
-def _conflict_kind(goal: str | None, kind: str | None, offer: dict[str, Any]) -> str | None:
-    if kind in (None, "discount") and offer and goal in GOAL_OFFER_KINDS:
-        return GOAL_OFFER_KINDS[goal]
-    return kind
-
-
 def plan(objective: str, terms: CdpTerms | None, agents: set[str]) -> dict[str, Any]:
     """The whole answer of the scripted supervisor for one objective."""
     brief = read(objective, terms=terms, now=clock.now())
@@ -162,7 +123,7 @@ def plan(objective: str, terms: CdpTerms | None, agents: set[str]) -> dict[str, 
         "budget": brief.budget.amount if brief.budget else None,
         "currency": brief.budget.currency if brief.budget else None,
         "discount_pct": pct,
-        "offer_kind": _conflict_kind(brief.goal, o.get("kind"), o),
+        "offer_kind": campaign_offer_kind(brief.goal, o.get("kind"), bool(o)),
         "offer_category": o.get("category") or (brief.categories[0] if brief.categories else None),
         "send_at": _iso(brief.send_at),
         "offer_value": o.get("value"),
@@ -185,4 +146,21 @@ def supervisor(request: ScriptedRequest) -> dict[str, Any]:
     """Plan the objective in the conversation with the CDP's terms from the system prompt."""
     objective = next((t for t in request.human_texts() if not t.startswith("That plan is invalid")), "")
     agents = set(re.findall(r"^- ([a-z_]+):", request.system_text, re.M))
-    return plan(objective, CdpTerms.from_prompt(request.system_text), agents)
+    whole = plan(objective, CdpTerms.from_prompt(request.system_text), agents)
+    spec = request.structured_output
+    if spec is not None and "decision" in spec.json_schema.get("properties", {}):
+        return as_brief(whole)
+    return whole
+
+
+def as_brief(whole: dict[str, Any]) -> dict[str, Any]:
+    """The same answer in the brief plan's shape (`CDP_AGENTS_PLAN_SCHEMA=brief`): the reading and a
+    decision; the campaign and the tasks are code's to build from it."""
+    decision = "refuse" if whole.get("refusal") else "ask" if whole.get("question") else "plan"
+    return {
+        "interpretation": whole.get("interpretation") or {},
+        "goal": (whole.get("campaign") or {}).get("goal"),
+        "campaign_name": whole.get("campaign_name", ""),
+        "decision": decision,
+        "message": whole.get("refusal") or whole.get("question") or "",
+    }

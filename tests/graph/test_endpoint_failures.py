@@ -164,3 +164,45 @@ def test_a_structured_output_method_can_be_pinned_and_a_bad_one_is_refused(seede
     assert bad.stderr.strip().splitlines() == [
         "error: CDP_AGENTS_STRUCTURED_OUTPUT=xml: use auto, json_schema, function_calling, json_mode"
     ]
+
+
+def test_every_call_is_capped_and_the_brief_plan_runs_over_http(seeded_cdp_path, monkeypatch):
+    """Real ChatOpenAI against a local endpoint: `max_completion_tokens` on every request, and the
+    brief plan asked for with its own (smaller) schema, reaching a completed run."""
+    import llm.scripted.roles  # noqa: F401  (registers the scripted answers of every role)
+    from llm.openai_server import chat_completion
+
+    bodies: list[dict[str, Any]] = []
+
+    def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        bodies.append(body)
+        return 200, chat_completion(body)
+
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    monkeypatch.setenv("CDP_AGENTS_MAX_TOKENS", "700")
+    monkeypatch.setenv("CDP_AGENTS_PLAN_SCHEMA", "brief")
+    with _serve(answer) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        args = ["run", DEFAULT_OBJECTIVE, "--db", str(seeded_cdp_path), "--model", "openai/small"]
+        done = CliRunner().invoke(app, [*args, "--approve", "auto", "--thread", "capped", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["status"] == "completed"
+    assert bodies and all(b.get("max_completion_tokens") == 700 for b in bodies)
+    plan_schema = bodies[0]["response_format"]["json_schema"]["schema"]
+    assert "decision" in plan_schema["properties"] and "tasks" not in plan_schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("CDP_AGENTS_MAX_TOKENS", "lots", "error: CDP_AGENTS_MAX_TOKENS must be a whole number of tokens, got 'lots'"),
+        ("CDP_AGENTS_MAX_TOKENS", "3", "error: CDP_AGENTS_MAX_TOKENS must be between 16 and 131072, got '3'"),
+        ("CDP_AGENTS_TOOL_CALLS", "xml", "error: CDP_AGENTS_TOOL_CALLS=xml: use native or json"),
+        ("CDP_AGENTS_PLAN_SCHEMA", "tiny", "error: CDP_AGENTS_PLAN_SCHEMA=tiny: use full or brief"),
+    ],
+)
+def test_a_bad_small_model_setting_is_one_line_and_exit_2(name, value, line, seeded_cdp_path, monkeypatch):
+    monkeypatch.setenv(name, value)
+    bad = CliRunner().invoke(app, ["run", DEFAULT_OBJECTIVE, "--db", str(seeded_cdp_path)])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().splitlines() == [line]
