@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cdp.vocabulary import OfferKind, normalise_category, normalise_offer_kind
+
+
+def iso_or_none(value: str | None) -> str | None:
+    """`value` when it is an ISO 8601 date or time (empty means none); anything else is refused."""
+    if value is None or not value.strip():
+        return None
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not an ISO 8601 date or time such as 2026-12-24") from None
+    return value.strip()
 
 
 class PlannedTask(BaseModel):
@@ -122,6 +134,12 @@ class TimingReading(BaseModel):
     occasion: str | None = None
     occasion_date: str | None = Field(default=None, description="ISO date of the occasion, when known.")
     text: str = Field(default="now", max_length=300)
+
+    @field_validator("send_at", "offer_valid_until", "occasion_date")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        """A date is an ISO date or time, or none: words ("valid until") go back to the model."""
+        return iso_or_none(value)
 
 
 class BudgetReading(BaseModel):

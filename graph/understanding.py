@@ -370,7 +370,7 @@ def check_interpretation(
     today = (now or datetime.now()).date()
     said = _said(interpretation)
     missing = [f for f in objective_facts(objective, now) if not _accounted(f, said, today)]
-    problems = filter_problems(interpretation.audience.filter, terms)
+    problems = filter_problems(interpretation.audience.filter, terms) + invented(objective, interpretation)
     if missing:
         words = tuple(dict.fromkeys(f.words for f in missing))
         hints = [_hint(f) for f in missing if _hint(f)]
@@ -384,6 +384,32 @@ def check_interpretation(
                 + "Please restate the objective saying what each one means (audience, offer, timing or budget).",
                 words,
             )
+        )
+    return problems
+
+
+#: Words that name a channel; an objective without any leaves the channels to the activation agent.
+CHANNEL_WORDS = re.compile(
+    r"\b(e-?mails?|mail(?:ing)?s?|newsletters?|sms|texts?|text messages?|push|notifications?|apps?|channels?)\b",
+    re.I,
+)
+
+
+def invented(objective: str, interpretation: Interpretation) -> list[Problem]:
+    """Parts of the reading the objective gives no words for (a small model fills every field it is
+    shown): channels when no channel is named, a budget when no number is. Each
+    goes back to the model once, quoting what to leave empty."""
+    problems: list[Problem] = []
+    has_number = bool(re.search(r"\d", objective)) or bool(
+        re.search(r"\b(one|two|three|four|five|ten|twenty|fifty|hundred|thousand|half)\b", objective, re.I)
+    )
+    if interpretation.channels and not CHANNEL_WORDS.search(objective):
+        problems.append(
+            Problem("invented", "the objective names no channel: leave `channels` []", repair=True)
+        )
+    if interpretation.budget is not None and not has_number:
+        problems.append(
+            Problem("invented", "the objective states no budget: leave `budget` null", repair=True)
         )
     return problems
 

@@ -195,7 +195,11 @@ def test_every_call_is_capped_and_the_brief_plan_runs_over_http(seeded_cdp_path,
 @pytest.mark.parametrize(
     ("name", "value", "line"),
     [
-        ("CDP_AGENTS_MAX_TOKENS", "lots", "error: CDP_AGENTS_MAX_TOKENS must be a whole number of tokens, got 'lots'"),
+        (
+            "CDP_AGENTS_MAX_TOKENS",
+            "lots",
+            "error: CDP_AGENTS_MAX_TOKENS must be a whole number of tokens, got 'lots'",
+        ),
         ("CDP_AGENTS_MAX_TOKENS", "3", "error: CDP_AGENTS_MAX_TOKENS must be between 16 and 131072, got '3'"),
         ("CDP_AGENTS_TOOL_CALLS", "xml", "error: CDP_AGENTS_TOOL_CALLS=xml: use native or json"),
         ("CDP_AGENTS_PLAN_SCHEMA", "tiny", "error: CDP_AGENTS_PLAN_SCHEMA=tiny: use full or brief"),

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes"
 LOCAL_PORT = 18765
 LOCAL_BASE_URL = f"http://127.0.0.1:{LOCAL_PORT}/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
+#: The name the scripted model answers to over HTTP (it is no real model; the header says so too).
+DEFAULT_MODEL = "scripted-over-http"
 NOW = "2026-11-24T12:00:00Z"
 SEED_CUSTOMERS = 2000
 SEED = 7
@@ -42,6 +43,8 @@ class Scenario:
     #: run with approval "ask" and a 0 threshold, then resume with "approve"
     interrupt: bool = False
     context: dict[str, Any] = field(default_factory=dict)
+    #: settings the run is made with (the small-model levers), set in the environment while it plays
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def thread_id(self) -> str:
@@ -72,6 +75,24 @@ SCENARIOS: list[Scenario] = [
         # every customer: above the default share that waits for a person, allowed here
         context={"simulate_days": 3, "audience_warn_share": 1},
     ),
+]
+
+
+#: The settings a small local model runs with (measured: README, "Which models work").
+SMALL_MODEL = {
+    "CDP_AGENTS_PLAN_SCHEMA": "brief",
+    "CDP_AGENTS_TOOL_CALLS": "json",
+    "CDP_AGENTS_MAX_TOKENS": "1024",
+}
+
+#: Recorded from a real model (`python -m tests.replay.record --real` with OPENAI_BASE_URL and MODEL
+#: set, e.g. after `make real-model`); replayed like the others, judged by what the model really did.
+REAL_SCENARIOS: list[Scenario] = [
+    Scenario("real_default_objective", DEFAULT_OBJECTIVE, env=SMALL_MODEL),
+    Scenario(
+        "real_winback_germany_email", "win back lapsed VIP customers in Germany by email", env=SMALL_MODEL
+    ),
+    Scenario("real_welcome_new_email", "welcome new customers with 10% off by email", env=SMALL_MODEL),
 ]
 
 
@@ -111,6 +132,27 @@ class Outcome:
 
 def play(scenario: Scenario, db_path: Path, model: str) -> Outcome:
     """Drive the whole graph for `scenario` with ChatOpenAI `model` (env decides the endpoint)."""
+
+    with settings_env(scenario.env):
+        return _play(scenario, db_path, model)
+
+
+@contextmanager
+def settings_env(values: dict[str, str]) -> Iterator[None]:
+    """The scenario's settings in the environment while it plays, restored afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _play(scenario: Scenario, db_path: Path, model: str) -> Outcome:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
 
@@ -149,59 +191,58 @@ def replay_env(base_url: str, api_key: str) -> Iterator[None]:
         "CDP_NOW": NOW,
         "LANGCHAIN_OPENAI_TCP_KEEPALIVE": "0",
     }
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
+    with settings_env(wanted):
         yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
-def _write_header(path: Path, endpoint: str, model: str, recorder: str) -> None:
+def _write_header(path: Path, endpoint: str, model: str, recorder: str, sc: Scenario, out: Outcome) -> None:
     body = path.read_text()
+    settings = " ".join(f"{k}={v}" for k, v in sorted(sc.env.items())) or "defaults"
     header = (
         f"# endpoint: {endpoint}\n# model: {model}\n# recorded_by: {recorder}\n"
         f"# seeded_cdp: customers={SEED_CUSTOMERS} seed={SEED} CDP_NOW={NOW}\n"
+        f"# settings: {settings}\n# outcome: {out.status}, {out.llm_calls} model calls\n"
     )
     path.write_text(header + body)
 
 
-def _write_index(rows: list[tuple[Scenario, str, str, str, Outcome]]) -> None:
+def _write_index() -> None:
+    """cassettes/README.md: every cassette, from its own header lines."""
     lines = [
         "# Cassettes",
         "",
         "Recorded HTTP exchanges of whole-graph runs through `ChatOpenAI` (vcrpy, matched on method, URI and",
-        "body; authorization filtered). Re-record with `make record`; replayed offline by `tests/replay/`.",
-        "Each cassette also names its endpoint and model in its first comment lines.",
+        "body; authorization filtered), replayed offline by `tests/replay/`. `make record` re-records the",
+        "scripted ones; `python -m tests.replay.record --real` the real-model ones (after `make real-model`).",
+        "Each cassette names its endpoint, model and settings in its first comment lines.",
         "",
-        "| cassette | objective | mode | endpoint | model | recorded by | status | model calls |",
-        "|---|---|---|---|---|---|---|---|",
+        "| cassette | objective | endpoint | model | recorded by | settings | outcome |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for sc, endpoint, model, recorder, out in rows:
-        mode = ["stream" if sc.stream else "invoke"]
-        if sc.malformed_roles:
-            mode.append(f"malformed tool call ({', '.join(sorted(sc.malformed_roles))})")
-        if sc.interrupt:
-            mode.append("interrupt + resume")
+    for sc in [*SCENARIOS, *REAL_SCENARIOS]:
+        if not sc.cassette.exists():
+            continue
+        meta = read_header(sc.cassette)
         lines.append(
-            f"| `{sc.cassette.name}` | {sc.objective} | {'; '.join(mode)} | `{endpoint}` | `{model}` | "
-            f"{recorder} | {out.status} | {out.llm_calls} |"
+            f"| `{sc.cassette.name}` | {sc.objective} | `{meta.get('endpoint')}` | `{meta.get('model')}` | "
+            f"{meta.get('recorded_by')} | {meta.get('settings', 'defaults')} | {meta.get('outcome', '')} |"
         )
     (CASSETTES / "README.md").write_text("\n".join(lines) + "\n")
 
 
-def record(names: list[str] | None = None) -> None:
-    """Re-record every scenario (or those named) into `cassettes/`."""
+def record(names: list[str] | None = None, *, real: bool = False) -> None:
+    """Re-record every scenario (or those named) into `cassettes/`; `real`: the real-model ones, from
+    the endpoint OPENAI_BASE_URL names (a real model: minutes per scenario)."""
     from llm.openai_server import OpenAICompatServer, ServerFaults
     from tests.seeded import seeded_copy
 
     os.environ["CDP_NOW"] = NOW
     real_key, real_url = os.environ.get("OPENAI_API_KEY", ""), os.environ.get("OPENAI_BASE_URL", "")
     live = bool(real_key and real_url)
+    if real and not live:
+        raise SystemExit(
+            "record --real needs OPENAI_BASE_URL, OPENAI_API_KEY and MODEL (see make real-model)"
+        )
     model = os.environ.get("MODEL", "").removeprefix("openai/") or DEFAULT_MODEL
     CASSETTES.mkdir(exist_ok=True)
     rows = []
@@ -210,7 +251,7 @@ def record(names: list[str] | None = None) -> None:
     # per-scenario server would leave old handler threads answering with the previous fault settings.
     server = None if live else OpenAICompatServer(LOCAL_PORT).start()
     try:
-        for sc in SCENARIOS:
+        for sc in REAL_SCENARIOS if real else SCENARIOS:
             if names and sc.name not in names:
                 continue
             folder = work / sc.name
@@ -219,7 +260,10 @@ def record(names: list[str] | None = None) -> None:
             sc.cassette.unlink(missing_ok=True)
             started = time.perf_counter()
             if server is None:
-                endpoint, key, recorder = real_url.rstrip("/"), real_key, "live service (OPENAI_BASE_URL)"
+                endpoint, key = real_url.rstrip("/"), real_key
+                recorder = (
+                    f"real model {model} (OPENAI_BASE_URL)" if real else "live service (OPENAI_BASE_URL)"
+                )
             else:
                 endpoint, key, recorder = (
                     LOCAL_BASE_URL,
@@ -231,7 +275,7 @@ def record(names: list[str] | None = None) -> None:
                 out = play(sc, db_path, model)
             if server is not None and sc.malformed_roles and not server.faults.injected:
                 raise RuntimeError(f"{sc.name}: the server injected no malformed tool call")
-            _write_header(sc.cassette, endpoint, model, recorder)
+            _write_header(sc.cassette, endpoint, model, recorder, sc, out)
             rows.append((sc, endpoint, model, recorder, out))
             print(
                 f"{sc.name}: {out.status}, {out.llm_calls} model calls, {time.perf_counter() - started:.1f}s"
@@ -239,9 +283,9 @@ def record(names: list[str] | None = None) -> None:
     finally:
         if server is not None:
             server.stop()
-    if not names:
-        _write_index(rows)
+    _write_index()
 
 
 if __name__ == "__main__":
-    record(sys.argv[1:] or None)
+    args = sys.argv[1:]
+    record([a for a in args if a != "--real"] or None, real="--real" in args)

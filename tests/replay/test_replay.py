@@ -14,7 +14,16 @@ from tests.graph.helpers import (
     sends_without_consent,
     sends_without_consent_at_send_time,
 )
-from tests.replay.record import DEFAULT_OBJECTIVE, SCENARIOS, SEED, SEED_CUSTOMERS, play, vcr_for
+from tests.replay.record import (
+    DEFAULT_OBJECTIVE,
+    REAL_SCENARIOS,
+    SCENARIOS,
+    SEED,
+    SEED_CUSTOMERS,
+    play,
+    read_header,
+    vcr_for,
+)
 from tests.seeded import seeded_copy
 
 
@@ -91,3 +100,37 @@ def test_replay_refuses_unrecorded_request(tmp_path, replay_env_for):
         except CannotOverwriteExistingCassetteException:
             return
     assert out.status != "completed"
+
+
+RECORDED_REAL = [s for s in REAL_SCENARIOS if s.cassette.exists()]
+
+
+def test_real_model_cassettes_are_recorded_and_labelled():
+    """At least the default objective and two others come from a real model, named in the header; the
+    scripted ones say they are scripted."""
+    assert len(RECORDED_REAL) >= 3, [s.name for s in RECORDED_REAL]
+    assert any(s.objective == DEFAULT_OBJECTIVE for s in RECORDED_REAL)
+    for sc in RECORDED_REAL:
+        meta = read_header(sc.cassette)
+        assert meta["recorded_by"].startswith("real model ") and meta["model"] in meta["recorded_by"]
+        assert "scripted" not in meta["model"] and "gpt" not in meta["model"]
+    for sc in SCENARIOS:
+        assert "scripted model" in read_header(sc.cassette)["recorded_by"]
+
+
+@pytest.mark.parametrize("scenario", RECORDED_REAL, ids=[s.name for s in RECORDED_REAL])
+def test_a_real_model_run_replays_to_what_it_did(scenario, tmp_path, replay_env_for):
+    """The real model's run, replayed request for request: the same outcome it had when recorded, and
+    the promise holds whatever the model did."""
+    from tests.invariants import assert_promise_holds
+
+    meta = replay_env_for(scenario.cassette)
+    db_path = seeded_copy(tmp_path, SEED_CUSTOMERS, SEED)
+    with vcr_for("none").use_cassette(str(scenario.cassette), allow_playback_repeats=False) as cassette:
+        out = play(scenario, db_path, meta["model"])
+    assert f"{out.status}, {out.llm_calls} model calls" == meta["outcome"]
+    assert cassette.play_count == len(cassette.data)
+    assert_promise_holds(db_path)
+    bodies = [json.loads(r.body) for r, _ in cassette.data]
+    assert all(b.get("max_completion_tokens") == 1024 for b in bodies)
+    assert not any(b.get("tools") for b in bodies), "JSON actions: no tool schemas are sent"
