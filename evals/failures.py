@@ -68,9 +68,12 @@ def raised(exc: BaseException) -> tuple[str, str]:
     """The class of a run that raised `exc` out of the graph."""
     from llm.loader import endpoint_problem, is_transient_error
 
-    problem = endpoint_problem(exc)
-    if problem is not None or is_transient_error(exc):
-        return "timeout", problem or _line(f"{type(exc).__name__}: {exc}")
+    if endpoint_problem(exc) is not None or is_transient_error(exc):
+        # The endpoint's own errors name the endpoint; anything else (a model a factory built) names itself.
+        from_client = type(exc).__module__.startswith("openai")
+        return "timeout", (endpoint_problem(exc) if from_client else None) or _line(
+            f"{type(exc).__name__}: {exc}"
+        )
     seen: BaseException | None = exc
     while seen is not None:
         if type(seen).__name__ == _STEP_BUDGET:

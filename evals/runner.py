@@ -160,8 +160,10 @@ def run_one(
     stage: Stage,
     model: str,
     model_factory: Callable[..., Any] | None,
+    keep: bool = False,
 ) -> RunRecord:
-    """Run one objective on a fresh copy of the master CDP and judge, class and audit it."""
+    """Run one objective on a fresh copy of the master CDP in `folder` and judge, class and audit it;
+    the copy is deleted afterwards unless `keep`."""
     from graph.context import Context
     from graph.graph import RECURSION_LIMIT
 
@@ -197,7 +199,11 @@ def run_one(
         verdict, why = "wrong", ""
         failure, detail = raised(error)
     else:
-        verdict, why = judge(row, state, master_conn)
+        # A run that failed after planning is judged on its plan; the failure is classed apart.
+        planned = (
+            {**state, "status": "running"} if state.get("status") == "failed" and state.get("plan") else state
+        )
+        verdict, why = judge(row, planned, master_conn)
         failure, detail = classify(
             row,
             state,
@@ -217,9 +223,9 @@ def run_one(
         status = "planned"
     campaign = state.get("campaign_id")
     sends = _count(path, "SELECT count(*) FROM sends WHERE campaign_id = ?", [campaign]) if campaign else 0
-    path.unlink(missing_ok=True)
-    for side in ("-wal", "-shm"):
-        Path(f"{path}{side}").unlink(missing_ok=True)
+    if not keep:
+        for side in ("", "-wal", "-shm"):
+            Path(f"{path}{side}").unlink(missing_ok=True)
     return RunRecord(
         slug=row.slug,
         kind=row.kind,
@@ -257,6 +263,8 @@ def run_suite(
     seed: int = DEFAULT_SEED,
     retry: Any | None = None,
     on_run: Callable[[RunRecord], None] | None = None,
+    keep: Path | None = None,
+    seeded: Path | None = None,
 ) -> SuiteReport:
     """Run every row of the suite `repeat` times and return the report.
 
@@ -264,7 +272,9 @@ def run_suite(
     `model`: a model name for `llm.loader` (default: `MODEL`, else scripted without a key);
     `model_factory` builds the chat model instead (tests inject faulty models here). `retry` is the
     graph's retry policy for model steps (tests pass one without backoff). `on_run` sees each record
-    as it is made (the CLI prints progress with it).
+    as it is made (the CLI prints progress with it). `keep`: a folder to keep each run's CDP copy in,
+    as `run-<slug>-<repeat>.db`, for inspection (by default the copies are deleted). `seeded`: a CDP
+    seeded at the table's clock to copy instead of seeding one (`customers` is then read from it).
     """
     from llm.loader import resolve_model_name
 
@@ -282,9 +292,10 @@ def run_suite(
     folder = Path(tempfile.mkdtemp(prefix="cdp-eval-"))
     try:
         with pinned_clock():
-            master = seed_master(folder, customers, seed)
+            master = seed_master(folder, customers, seed) if seeded is None else Path(seeded)
             graph = _compile(stage, retry)
             master_conn = sqlite3.connect(str(master))
+            report.customers = int(master_conn.execute("SELECT count(*) FROM profiles").fetchone()[0])
             try:
                 for row in rows:
                     for k in range(repeat):
@@ -294,10 +305,11 @@ def run_suite(
                             graph=graph,
                             master=master,
                             master_conn=master_conn,
-                            folder=folder,
+                            folder=folder if keep is None else Path(keep),
                             stage=stage,
                             model=model_name,
                             model_factory=model_factory,
+                            keep=keep is not None,
                         )
                         report.runs.append(record)
                         if on_run is not None:
