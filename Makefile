@@ -26,7 +26,7 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy cdp graph agents llm cli prompts report
+	$(BIN)/mypy cdp graph agents llm evals cli prompts report
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -1,6 +1,6 @@
 """How well planning understands objectives: the understanding table's rows, scored.
 
-Each row of tests/graph/understanding_table.txt is planned through the real graph on a seeded CDP
+Each row of evals/understanding_table.txt is planned through the real graph on a seeded CDP
 (paused before dispatch, so nothing is sent) and judged as the table test judges it: exact (the
 audience equals the row's SQL and every stated offer, budget, channel and date matches, or the
 expected question was asked), question (a question where the row wants a plan, or another question
@@ -21,10 +21,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 # The table's dates ("this Friday", "December 31") count from this clock, so it is not optional.
-os.environ["CDP_NOW"] = "2026-11-24T12:00:00Z"
+os.environ["CDP_NOW"] = "2026-11-24T12:00:00Z"  # evals.table.CLOCK
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.graph.test_understanding_table import CUSTOMERS, ROWS, SEED, judge, plan_objective, planner
+from evals.table import CUSTOMERS, ROWS, SEED, judge, plan_objective, planner
 
 
 def main(argv: list[str] | None = None) -> int:

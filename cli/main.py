@@ -5,7 +5,7 @@ on stderr and exit code 1 (2 for usage errors and bad settings, 3 for a run wait
 
 A command's module is imported only when that command runs or shows its own help, so a start costs
 what the command needs: `cdp-agents --help` imports no command module at all, and only `run`,
-`resume`, `demo` and `report` load LangGraph and the orchestrator graph.
+`resume`, `demo`, `report` and `eval` load LangGraph and the orchestrator graph.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": (
         "cli.reporting",
         "A run's report: plan, timeline, audience, suppressions, conflicts and results against the holdout.",
+    ),
+    "eval": (
+        "cli.evaluation",
+        "Score a model on understanding-table objectives: exact audiences, questions, policy, cost.",
     ),
     "studio": (
         "cli.studio",

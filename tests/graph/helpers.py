@@ -18,16 +18,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
+from evals.table import HIGH_VALUE_SQL as HIGH_VALUE_SQL
 from graph.context import Context
 from graph.graph import RECURSION_LIMIT, builder
 from llm.scripted import ScriptedChatModel, ScriptedRequest, default_responder
 
 DEFAULT_OBJECTIVE = "launch a holiday retention campaign for at-risk premium customers"
-#: Customers in the top 10% by lifetime value (the documented meaning of "high-value"), in plain SQL.
-HIGH_VALUE_SQL = (
-    "(lifetime_value > 0 AND lifetime_value >= (SELECT lifetime_value FROM customer_360 "
-    "ORDER BY lifetime_value DESC LIMIT 1 OFFSET (SELECT (count(*) + 9) / 10 - 1 FROM customer_360)))"
-)
 
 _threads = itertools.count(1)
 

@@ -1,9 +1,10 @@
 """The package layers hold: every import points down, and no modules import each other in a circle.
 
-Ranks: cdp and prompts 0, llm 1, agents and report 2, graph 3, cli 4. A module may import its own
-package or a package of lower rank, nothing else; imports inside functions count too. Import cycles
-are checked on the imports a module runs when it is loaded (a function's lazy import is excluded,
-since it runs after every module involved has finished loading).
+Ranks: cdp and prompts 0, llm 1, agents and report 2, graph 3, evals 4, cli 5, tests 6 (so no product
+package imports the tests). A module may import its own package or a package of lower rank, nothing
+else; imports inside functions count too. Import cycles are checked on the imports a module runs when
+it is loaded (a function's lazy import is excluded, since it runs after every module involved has
+finished loading).
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RANKS = {"cdp": 0, "prompts": 0, "llm": 1, "agents": 2, "report": 2, "graph": 3, "cli": 4}
+RANKS = {
+    "cdp": 0,
+    "prompts": 0,
+    "llm": 1,
+    "agents": 2,
+    "report": 2,
+    "graph": 3,
+    "evals": 4,
+    "cli": 5,
+    "tests": 6,
+}
 
 
 @dataclass(frozen=True)
