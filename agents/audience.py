@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from langgraph.graph.state import CompiledStateGraph
@@ -23,7 +24,34 @@ def _saved(run: AgentRun) -> dict[str, Any] | None:
 
 
 def _check(run: AgentRun, env: AgentEnv) -> str | None:
-    return None if _saved(run) else "no segment was saved: call save_segment with the audience filter."
+    """A segment is saved, and it is the audience the plan read from the objective.
+
+    The plan's filter was checked against the objective's words (and by a person at approval);
+    a model that then saves another audience (a wider country list, a tier it likes) would send
+    to people the objective never named, so the task is sent back until the segment matches.
+    """
+    saved = _saved(run)
+    if saved is None:
+        return "no segment was saved: call save_segment with the audience filter."
+    planned = env.inputs.get("filter")
+    if not isinstance(planned, dict) or not planned:
+        return None
+    from cdp.audience import segment_differs
+    from cdp.errors import FilterError
+    from cdp.tools_base import session_db
+
+    with session_db(env.session(), write=False) as db:
+        try:
+            missing, extra = segment_differs(db, saved["segment_id"], planned)
+        except FilterError:
+            return None  # the plan's filter itself is checked where the plan is made
+    if missing or extra:
+        return (
+            f"the saved segment is not the planned audience ({missing} of its customers missing, "
+            f"{extra} not in it): call save_segment with exactly this filter: "
+            + json.dumps(planned, separators=(",", ":"))
+        )
+    return None
 
 
 def _collect(run: AgentRun, env: AgentEnv) -> dict[str, Any]:

@@ -82,6 +82,25 @@ def _members_clause(segment_id: str) -> CompiledFilter:
     )
 
 
+def segment_differs(db, segment_id: str, filter: Any) -> tuple[int, int]:
+    """(customers the filter matches that the segment lacks, members the filter does not match).
+
+    (0, 0) means the segment is exactly the filter's audience, however either is written.
+    """
+    compiled = compile_audience(db, filter)
+    missing = db.execute(
+        f"SELECT count(*) FROM customer_360 WHERE ({compiled.where}) AND profile_id NOT IN "
+        "(SELECT profile_id FROM segment_members WHERE segment_id = ?)",
+        [*compiled.params, segment_id],
+    ).fetchone()[0]
+    extra = db.execute(
+        "SELECT count(*) FROM segment_members m WHERE m.segment_id = ? AND m.profile_id NOT IN "
+        f"(SELECT profile_id FROM customer_360 WHERE {compiled.where})",
+        [segment_id, *compiled.params],
+    ).fetchone()[0]
+    return int(missing), int(extra)
+
+
 # --- composition -------------------------------------------------------------------------------
 
 _COMPOSITION_SQL = """

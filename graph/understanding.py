@@ -18,14 +18,8 @@ from typing import Any
 from cdp.errors import FilterError
 from cdp.filters import parse_filter
 from cdp.migrations.m001_core import TIERS
-from cdp.places import (
-    CITIES,
-    CITY_ALIASES,
-    COUNTRIES,
-    COUNTRY_CODES_UPPER,
-    COUNTRY_DISPLAY,
-    COUNTRY_NAMES_NEED_CAPITAL,
-)
+from cdp.names import country_display, country_mentions
+from cdp.places import CITIES, CITY_ALIASES, COUNTRIES, COUNTRY_NAMES_NEED_CAPITAL
 from cdp.terms import CdpTerms
 from graph.plan import (
     CampaignSpec,
@@ -150,6 +144,17 @@ def objective_facts(objective: str, now: datetime | None = None) -> list[Fact]:
         taken.append(match.span())
         facts.append(fact)
 
+    # Country names take their words first ("Svalbard and Jan Mayen" holds no date), unless a city
+    # spells them ("Panama City"); their facts keep their place in the list, after the numbers.
+    lowered = text.lower()
+    cities = [m.span() for c in CITIES for m in re.finditer(rf"\b{re.escape(c.lower())}\b", lowered)]
+    mentions = [
+        (start, end, code)
+        for start, end, code in country_mentions(text)
+        if not any(a <= start and end <= b and b - a > end - start for a, b in cities)
+    ]
+    taken.extend((start, end) for start, end, _ in mentions)
+    named = [Fact("country", text[start:end], code) for start, end, code in mentions]
     for kind, pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             if not free(*m.span()):
@@ -172,18 +177,14 @@ def objective_facts(objective: str, now: datetime | None = None) -> list[Fact]:
     for m in _NUMBER.finditer(text):
         if free(*m.span()):
             add(m, Fact("number", m.group(0), _to_float(m.group(1))))
-    lowered = text.lower()
-    for code, (names, adjectives) in COUNTRIES.items():
-        for name in (*names, *adjectives):
+    facts.extend(named)
+    for code, (_, adjectives) in COUNTRIES.items():
+        for name in adjectives:
             for m in re.finditer(rf"\b{re.escape(name)}\b", lowered):
                 if name in COUNTRY_NAMES_NEED_CAPITAL and not text[m.start()].isupper():
                     continue
                 if free(*m.span()):
                     add(m, Fact("country", text[m.start() : m.end()], code))
-    for word, code in COUNTRY_CODES_UPPER.items():
-        for m in re.finditer(rf"\b{word}\b", text):
-            if free(*m.span()):
-                add(m, Fact("country", word, code))
     for city in (*CITIES, *CITY_ALIASES):
         for m in re.finditer(rf"\b{re.escape(city.lower())}\b", lowered):
             if free(*m.span()):
@@ -319,7 +320,7 @@ def _accounted(fact: Fact, said: _Said, now: date) -> bool:
 def _names(values: dict[str, int], field: str, limit: int = 12) -> str:
     shown = sorted(values, key=lambda k: (-values[k], k))[:limit]
     if field == "country":
-        shown = [COUNTRY_DISPLAY.get(c, c) for c in shown]
+        shown = [country_display(c) for c in shown]
     more = f" and {len(values) - limit} more" if len(values) > limit else ""
     return ", ".join(shown) + more if shown else "none"
 
@@ -342,7 +343,7 @@ def filter_problems(audience_filter: dict[str, Any], terms: CdpTerms) -> list[Pr
         held: dict[str, int] = getattr(terms, TERM_FIELDS[field])
         values = [v for v in _scalars(cond.get("value")) if isinstance(v, str)]
         if values and all(held.get(v, 0) == 0 for v in values):
-            named = ", ".join(COUNTRY_DISPLAY.get(v, v) if field == "country" else v for v in values)
+            named = ", ".join(country_display(v) if field == "country" else v for v in values)
             problems.append(
                 Problem(
                     "unknown_value",
@@ -397,11 +398,16 @@ CHANNEL_WORDS = re.compile(
 
 def invented(objective: str, interpretation: Interpretation) -> list[Problem]:
     """Parts of the reading the objective gives no words for (a small model fills every field it is
-    shown): channels when no channel is named, a budget when no number is. Each
+    shown, or copies the prompt's example): channels when no channel is named, a budget or an offer
+    amount when no number is, an offer's category the objective never names. Each
     goes back to the model once, quoting what to leave empty."""
     problems: list[Problem] = []
     has_number = bool(re.search(r"\d", objective)) or bool(
-        re.search(r"\b(one|two|three|four|five|ten|twenty|fifty|hundred|thousand|half)\b", objective, re.I)
+        re.search(
+            r"\b(one|two|three|four|five|ten|twenty|fifty|hundred|thousand|half|double|triple|twice|quarter)\b",
+            objective,
+            re.I,
+        )
     )
     if interpretation.channels and not CHANNEL_WORDS.search(objective):
         problems.append(
@@ -411,7 +417,31 @@ def invented(objective: str, interpretation: Interpretation) -> list[Problem]:
         problems.append(
             Problem("invented", "the objective states no budget: leave `budget` null", repair=True)
         )
+    offer = interpretation.offer
+    if offer is not None and offer.value is not None and not has_number:
+        problems.append(
+            Problem("invented", "the objective states no offer amount: leave `offer` null", repair=True)
+        )
+    elif offer is not None and offer.category and not _names_category(objective, offer.category):
+        problems.append(
+            Problem(
+                "invented",
+                f"the objective names no product category ({offer.category!r} is not in it): "
+                "leave `offer.category` null",
+                repair=True,
+            )
+        )
     return problems
+
+
+def _names_category(objective: str, category: str) -> bool:
+    """True if the objective has a word for `category` (the category itself or one of its synonyms)."""
+    from cdp.vocabulary import CATEGORY_SYNONYMS
+
+    text = objective.lower()
+    wanted = category.strip().lower()
+    words = {wanted, wanted.rstrip("s")} | {w for w, c in CATEGORY_SYNONYMS.items() if c.lower() == wanted}
+    return any(re.search(rf"\b{re.escape(w)}", text) for w in words if w)
 
 
 def _hint(fact: Fact) -> str:
@@ -450,7 +480,7 @@ def code_warnings(
             if fact.kind in places and not places[fact.kind].get(fact.value):
                 empty.append(fact.value)
         if empty:
-            names = ", ".join(dict.fromkeys(COUNTRY_DISPLAY.get(v, v) for v in empty))
+            names = ", ".join(dict.fromkeys(country_display(v) for v in empty))
             found.append(_warning("empty_country", f"The CDP has no customers in {names}."))
     today = now.date()
     dated = {

@@ -45,6 +45,8 @@ class Scenario:
     context: dict[str, Any] = field(default_factory=dict)
     #: settings the run is made with (the small-model levers), set in the environment while it plays
     env: dict[str, str] = field(default_factory=dict)
+    #: the exact audience the objective means (`customer_360` WHERE clause), checked on replay
+    audience: str | None = None
 
     @property
     def thread_id(self) -> str:
@@ -88,11 +90,24 @@ SMALL_MODEL = {
 #: Recorded from a real model (`python -m tests.replay.record --real` with OPENAI_BASE_URL and MODEL
 #: set, e.g. after `make real-model`); replayed like the others, judged by what the model really did.
 REAL_SCENARIOS: list[Scenario] = [
-    Scenario("real_default_objective", DEFAULT_OBJECTIVE, env=SMALL_MODEL),
     Scenario(
-        "real_winback_germany_email", "win back lapsed VIP customers in Germany by email", env=SMALL_MODEL
+        "real_default_objective",
+        DEFAULT_OBJECTIVE,
+        env=SMALL_MODEL,
+        audience="churn_risk >= 0.7 AND tier = 'premium'",
     ),
-    Scenario("real_welcome_new_email", "welcome new customers with 10% off by email", env=SMALL_MODEL),
+    Scenario(
+        "real_winback_germany_email",
+        "win back lapsed VIP customers in Germany by email",
+        env=SMALL_MODEL,
+        audience="days_since_purchase >= 90 AND tier = 'vip' AND country = 'DE'",
+    ),
+    Scenario(
+        "real_welcome_new_email",
+        "welcome new customers with 10% off by email",
+        env=SMALL_MODEL,
+        audience="days_since_signup <= 30",
+    ),
 ]
 
 
