@@ -13,6 +13,7 @@ CDP to wall-clock time.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -66,8 +67,14 @@ def iso(dt: datetime) -> str:
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
+_STORED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def normalize_ts(value: str | datetime) -> str:
     """Any accepted timestamp, in the canonical stored form (so text order is time order)."""
+    if isinstance(value, str) and _STORED.fullmatch(value) and MIN_YEAR <= int(value[:4]) <= MAX_YEAR:
+        datetime.fromisoformat(value[:-1])  # already stored form: only check that the date exists
+        return value
     return iso(parse_ts(value))
 
 

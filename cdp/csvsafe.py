@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from cdp.input_checks import starts_like_formula
 
-__all__ = ["neutralise", "write_csv"]
+__all__ = ["append_csv", "neutralise", "write_csv"]
 
 
 def neutralise(value: Any) -> Any:
@@ -37,8 +37,13 @@ def write_csv(handle: IO[str], header: Sequence[str], rows: Iterable[Sequence[An
 
     Every cell, the header's too, passes through `neutralise`. Returns the number of data rows.
     """
+    csv.writer(handle).writerow([neutralise(h) for h in header])
+    return append_csv(handle, rows)
+
+
+def append_csv(handle: IO[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write more `rows` to a CSV whose header `write_csv` wrote (a file filled as work goes on)."""
     writer = csv.writer(handle)
-    writer.writerow([neutralise(h) for h in header])
     count = 0
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])

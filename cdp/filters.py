@@ -91,8 +91,14 @@ def _check_scalar(field: str, kind: FieldKind, value: Any) -> Any:
         if value not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {value!r}")
     elif kind == "country":
-        if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
-            raise ValueError(f"country takes an ISO 3166 alpha-2 code such as 'DE', got {value!r}")
+        # The same reading as imports: "UK" and "United Kingdom" are GB here too, so a filter a
+        # model writes with "UK" finds the customers a file gave as "UK".
+        from cdp.normalize import country_code
+
+        try:
+            return country_code(value)
+        except ValueError as exc:
+            raise ValueError(f"country takes an ISO 3166 alpha-2 code such as 'DE': {exc}") from None
     elif kind == "timestamp":
         try:
             return normalize_ts(value)

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cdp import clock, stats
 from cdp.delivery import recheck_merged
 from cdp.migrations.m001_core import IDENTITY_KINDS
+from cdp.normalize import compatible, email_address, phone_e164
 from cdp.policy import ContactPolicy
 from cdp.settings import whole
 
@@ -40,7 +39,6 @@ from cdp.settings import whole
 KIND_STRENGTH = ("crm_id", "email", "phone", "device_id", "cookie")
 DEFAULT_KIND_LIMITS: dict[str, int] = {"crm_id": 1, "email": 3, "phone": 3, "device_id": 10, "cookie": 50}
 TIER_RANK_SQL = "CASE {col} WHEN 'vip' THEN 2 WHEN 'premium' THEN 1 ELSE 0 END"
-_PHONE_JUNK = re.compile(r"[\s\-().]")
 MAX_IDENTIFIER_LENGTH = 200
 #: A cap of 0 would flag every customer; above 1,000 it no longer catches a shared identifier.
 IDENTITY_LIMIT_BOUND = whole(1, 1000)
@@ -84,48 +82,30 @@ class ResolutionResult:
     cancelled_sends: dict[str, int] = field(default_factory=dict)
 
 
-def normalize_identifier(kind: str, value: object) -> str:
-    """The stored form of an identifier: emails lower-cased, phones without spaces or punctuation.
+def normalize_identifier(kind: str, value: object, region: str | None = None) -> str:
+    """The stored form of an identifier: emails trimmed and lower-cased, phones in E.164.
 
     Every kind is first put in Unicode compatibility form (NFKC) and every decimal digit of any
     script becomes its ASCII digit, so a full-width `＋１５５５…` or Arabic-Indic digits match the
     ASCII number they stand for (otherwise one person would get two profiles and two caps). A phone
-    must then be ASCII digits. Raises ValueError naming the problem, so importers can report the line.
+    is then read by `cdp.normalize.phone_e164`: one without a country code needs `region` (the
+    file's default country), so "+44 20 7946 0958" and "020 7946 0958" in GB are one number, in an
+    import and in a lookup alike. Raises ValueError naming the problem, so importers can report the line.
     """
     if kind not in IDENTITY_KINDS:
         raise ValueError(f"unknown identifier kind {kind!r}; expected one of {', '.join(IDENTITY_KINDS)}")
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise ValueError(f"{kind} must be text, got {type(value).__name__}")
-    text = _ascii_digits(unicodedata.normalize("NFKC", str(value))).strip()
+    text = compatible(str(value))
     if kind == "email":
-        text = text.lower()
-        local, _, domain = text.partition("@")
-        if not local or "." not in domain or " " in text:
-            raise ValueError(f"not an email address: {_mask(text)}")
+        text = email_address(text)
     elif kind == "phone":
-        text = _PHONE_JUNK.sub("", text)
-        if text.startswith("00"):
-            text = "+" + text[2:]
-        digits = text[1:] if text.startswith("+") else text
-        if not (digits.isascii() and digits.isdigit()) or not 6 <= len(digits) <= 15:
-            raise ValueError(f"not a phone number: {_mask(text)}")
+        text = phone_e164(text, region)
     if not text:
         raise ValueError(f"{kind} is empty")
     if len(text) > MAX_IDENTIFIER_LENGTH:
         raise ValueError(f"{kind} is longer than {MAX_IDENTIFIER_LENGTH} characters")
     return text
-
-
-def _ascii_digits(text: str) -> str:
-    """`text` with each decimal digit of any script (category Nd) as the ASCII digit of its value."""
-    if text.isascii():
-        return text
-    return "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
-
-
-def _mask(text: str) -> str:
-    """Enough of an identifier to find it in a file, not enough to expose it."""
-    return (text[:2] + "***") if len(text) > 2 else "***"
 
 
 def hash_identifier(kind: str, value: str) -> str:

@@ -1,350 +1,466 @@
-"""Import CSV or JSONL files of profiles, identities, consents or events into the CDP.
+"""Import a file of profiles, identities, consents, events or tickets, or another tool's export.
 
-Every row is validated (pydantic models of `cdp.ingest`) before anything is written; the first bad
-row stops the import with its line number, and the whole file is then written in one transaction,
-so a file is imported entirely or not at all. A file that is not clean UTF-8 text (another encoding,
-a binary file, control characters, an overlong line or cell, JSON nested too deep, a quote left
-open) is refused the same way, with the line where the problem is.
+A file is imported entirely or not at all, in one pass and in bounded memory:
+- rows are read one at a time (`cdp.import_files`), mapped when the file is another tool's export
+  (`cdp.mapping` presets and `--map`), and each checked by the field table (`cdp.fields`);
+- valid rows are written in batches inside one transaction as they come, so checks that need the
+  CDP (an unknown profile, another customer's ticket) see the rows before them;
+- every problem is collected with its line and column, and reading goes on; at the end a file
+  with any problem is rolled back as a whole and every problem is reported at once.
+
+Re-importing a file writes nothing new: profiles are updated only where a value changes,
+identifiers and events are keyed, and an event without a `message_id` gets one from its content
+(the file's own timestamp, not the time of the import).
 """
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import difflib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, NoReturn
 
-from pydantic import BaseModel, ValidationError
-
-from cdp import clock
-from cdp.errors import CdpError, ImportRowError
+from cdp import clock, fields, normalize
+from cdp.errors import ImportRowError
 from cdp.event_owner import foreign_tickets, taken_message_ids
-from cdp.identity import resolve_identities
+from cdp.fields import Context, RowProblems, check_row
+from cdp.identity import masters_of, resolve_identities
+from cdp.import_files import ImportFileError, Problem, SourceFile
 from cdp.ingest import (
-    ConsentIn,
-    EventIn,
-    IdentityIn,
-    ProfileIn,
     derived_message_id,
     live_ids,
-    row_context,
     write_consents,
     write_events,
     write_identities,
     write_profiles,
 )
-from cdp.input_checks import MAX_FIELD_CHARS, control_char, describe_char, loads_json
+from cdp.redact import redact
 
-ImportKind = Literal["profiles", "identities", "consents", "events"]
-KINDS: tuple[ImportKind, ...] = ("profiles", "identities", "consents", "events")
-MODELS: dict[ImportKind, type[BaseModel]] = {
-    "profiles": ProfileIn,
-    "identities": IdentityIn,
-    "consents": ConsentIn,
-    "events": EventIn,
-}
+KINDS = fields.KINDS
+#: Problems shown on the terminal; `--errors FILE` writes every one.
+SHOWN_PROBLEMS = 50
+#: Rows written per batch inside the import's transaction.
+BATCH_ROWS = 5_000
 # Words in a file name that say what it holds (checked in this order).
-_NAME_HINTS: tuple[tuple[str, ImportKind], ...] = (
+_NAME_HINTS: tuple[tuple[str, str], ...] = (
     ("identit", "identities"),
     ("consent", "consents"),
+    ("ticket", "tickets"),
     ("event", "events"),
     ("profile", "profiles"),
     ("customer", "profiles"),
 )
+__all__ = ["KINDS", "ImportFileError", "ImportProblems", "ImportResult", "import_file", "infer_kind"]
 
 
-class ImportFileError(CdpError, ValueError):
-    """The file cannot be imported as a whole (unknown format or kind, unreadable, empty)."""
+class ImportProblems(ImportRowError):
+    """Rows of the file are invalid; nothing of the file was written. `problems` holds them all."""
+
+    def __init__(self, problems: Sequence[Problem], total: int, described: str):
+        first = problems[0]
+        more = f" (and {total - 1:,} more problems; nothing was imported)" if total > 1 else ""
+        super().__init__(
+            first.line, f"{first.column}: {first.message}{more}" if first.column else first.message + more
+        )
+        self.problems = list(problems)
+        self.total = total
+        self.described = described
 
 
-@dataclass(frozen=True)
+@dataclass
 class ImportResult:
     """What an import wrote. `skipped` counts rows already present (re-sent events, stale consents)."""
 
     path: str
-    kind: ImportKind
+    kind: str
     rows: int
     written: int
     skipped: int
     merged: int = 0
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [records, written, skipped]
+    ignored: dict[str, int] = field(default_factory=dict)  # reason -> source rows a preset skipped
+    described: str = ""
 
 
-def _format(path: Path) -> Literal["csv", "jsonl"]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    raise ImportFileError(f"{path.name}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
+@dataclass
+class _Pending:
+    """One checked record waiting for its batch: where it came from and what it writes."""
+
+    line: int
+    kind: str
+    values: dict[str, Any]
+    key: tuple[str, str] | None = None
 
 
-#: Longest physical line accepted; longer lines are refused before they are parsed.
-MAX_LINE_BYTES = 1 << 20
-#: Most columns a CSV header may have (every kind has fewer than ten).
-MAX_COLUMNS = 64
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"),
-    (b"\xfe\xff", "UTF-16"),
-)
-_CSV_PROBLEMS = (
-    ("field larger than field limit", f"a cell is longer than {MAX_FIELD_CHARS:,} characters"),
-    ("unexpected end of data", "a quote is never closed: the quoted cell runs to the end of the file"),
-    ("expected after", 'a quote closes in the middle of a cell (write a quote inside a cell as "")'),
-    ("new-line character seen in unquoted field", "a line break inside a cell"),
-)
+class Problems:
+    """Every problem found, in memory up to `keep`, each also handed to `sink` (an errors file)."""
+
+    def __init__(self, sink: Callable[[Problem], None] | None = None, keep: int = SHOWN_PROBLEMS):
+        self.kept: list[Problem] = []
+        self.total = 0
+        self.sink = sink
+        self.keep = keep
+
+    def add(self, problem: Problem) -> None:
+        # A message may quote a cell; an email or phone number in it is masked like any free text.
+        problem = Problem(problem.line, problem.column, redact(problem.message))
+        self.total += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(problem)
+        if self.sink is not None:
+            self.sink(problem)
 
 
-def _text_lines(handle) -> Iterator[tuple[int, str]]:
-    """(line number, text) for each physical line of a binary file that is clean UTF-8 text.
-
-    A file in another encoding, a binary file, an overlong line and raw control characters are
-    refused here, with the line they are on, before any parser sees them.
-    """
-    head = handle.read(4)
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            raise ImportRowError(1, f"the file is {encoding} text; save it as UTF-8")
-    handle.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)
-    number = 0
-    while raw := handle.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        if len(raw) > MAX_LINE_BYTES:
-            raise ImportRowError(number, f"the line is longer than {MAX_LINE_BYTES:,} bytes")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
-            raise ImportRowError(
-                number,
-                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); "
-                "save the file as UTF-8 (a binary, Latin-1 or UTF-16 file cannot be imported)",
-            ) from None
-        body = text.removesuffix("\n").removesuffix("\r")
-        bad = control_char(body.replace("\t", " "), multiline=False)
-        if bad == "\x00":
-            raise ImportRowError(
-                number, "a NUL byte is not allowed (a binary or UTF-16 file? save it as UTF-8)"
-            )
-        if bad == "\r":
-            raise ImportRowError(number, "a carriage return inside the line (mixed line endings?)")
-        if bad is not None:
-            raise ImportRowError(number, f"the control character {describe_char(bad)} is not allowed")
-        yield number, text
-
-
-def _csv_problem(exc: csv.Error) -> str:
-    text = str(exc)
-    return next((say for key, say in _CSV_PROBLEMS if key in text), f"not valid CSV ({text})")
-
-
-def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows of a CSV file; a row must be one physical line (a quote left open would swallow lines)."""
-    reader = csv.reader((text for _, text in lines), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise ImportRowError(1, _csv_problem(exc)) from None
-    if header is None:
-        return
-    if reader.line_num != 1:
-        raise ImportRowError(1, "the header row runs over several lines: a quote is not closed")
-    if len(header) > MAX_COLUMNS:
-        raise ImportRowError(1, f"{len(header):,} columns; a file has at most {MAX_COLUMNS}")
-    names = [h.strip() for h in header]
-    for name in names:
-        if name and names.count(name) > 1:
-            raise ImportRowError(1, f"column {name!r} appears more than once")
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            raise ImportRowError(start, _csv_problem(exc)) from None
-        if cells is None:
-            return
-        if reader.line_num != start:
-            raise ImportRowError(
-                start,
-                f"a quoted cell runs on to line {reader.line_num}: is a closing quote missing?",
-            )
-        if not cells:
-            continue
-        if len(cells) > len(names):
-            raise ImportRowError(start, "more cells than header columns")
-        if any(not k and v.strip() for k, v in zip(names, cells, strict=False)):
-            raise ImportRowError(start, "a value under a column that has no name in the header")
-        yield start, {k: (v if v != "" else None) for k, v in zip(names, cells, strict=False) if k}
-
-
-def read_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each data row; CSV empty cells become None.
-
-    Anything that is not clean UTF-8 CSV or JSONL raises ImportRowError naming its line.
-    """
-    p = Path(path)
-    if p.is_dir():
-        raise ImportFileError(f"{p} is a folder, not a file")
-    if p.exists() and not p.is_file():  # a device or a pipe would be read forever or block
-        raise ImportFileError(f"{p} is not a regular file")
-    fmt = _format(p)
-    try:
-        handle = p.open("rb")
-    except OSError as exc:
-        raise ImportFileError(f"cannot read {p}: {exc.strerror or exc}") from None
-    with handle:
-        lines = _text_lines(handle)
-        if fmt == "csv":
-            limit = csv.field_size_limit(MAX_FIELD_CHARS)
-            try:
-                yield from _csv_rows(lines)
-            finally:
-                csv.field_size_limit(limit)
-            return
-        for number, line in lines:
-            if not line.strip():
-                continue
-            try:
-                data = loads_json(line, strings=False)
-            except ValueError as exc:
-                raise ImportRowError(number, str(exc)) from None
-            if not isinstance(data, dict):
-                raise ImportRowError(number, "each line must be one JSON object")
-            yield number, data
-
-
-def infer_kind(path: str | os.PathLike[str], columns: set[str]) -> ImportKind:
+def infer_kind(path: str | os.PathLike[str], columns: Iterable[str]) -> str:
     """What a file holds: from its name (`events.jsonl`), else from its columns."""
+    cols = set(columns)
     name = Path(path).name.lower()
     for hint, kind in _NAME_HINTS:
         if hint in name:
             return kind
-    if "type" in columns:
+    if "ticket_id" in cols and "type" not in cols:
+        return "tickets"
+    if "type" in cols:
         return "events"
-    if {"channel", "status"} <= columns:
+    if {"channel", "status"} <= cols:
         return "consents"
-    if {"kind", "value"} <= columns:
+    if {"kind", "value"} <= cols:
         return "identities"
-    if "profile_id" in columns:
+    if "profile_id" in cols:
         return "profiles"
     raise ImportFileError(
-        f"{Path(path).name}: cannot tell what the file holds; pass --kind ({', '.join(KINDS)})"
+        f"{Path(path).name}: cannot tell what the file holds; pass --kind ({', '.join(KINDS)}) "
+        "or --from PRESET for another tool's export"
     )
 
 
-def _message(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
+def _header_problems(kind: str, columns: list[str]) -> list[Problem]:
+    """A native file's header: every unknown column (with the nearest field) and missing required one."""
+    problems = []
+    known = fields.names(kind)
+    for column in fields.unknown_columns(kind, columns):
+        near = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        problems.append(
+            Problem(
+                1,
+                column,
+                f"not a column of {kind}; {hint}columns are {', '.join(known)} "
+                "(or pass --map COLUMN=FIELD, or --from PRESET)",
+            )
+        )
+    for name in fields.required(kind):
+        if name not in columns:
+            problems.append(
+                Problem(1, name, f"required column missing (the header has: {', '.join(columns)})")
+            )
+    return problems
 
 
-def validate_file(
-    path: str | os.PathLike[str], kind: ImportKind | None = None, *, context: dict[str, Any] | None = None
-) -> tuple[ImportKind, list]:
-    """Every row of the file as a validated model, or ImportRowError at the first bad line.
-
-    `context` is the row models' validation context (`cdp.ingest.row_context(db)`: timestamps are
-    checked against that CDP's clock); without it, against `CDP_NOW` or the wall clock.
-    """
-    rows = list(read_rows(path))
-    if not rows:
-        raise ImportFileError(f"{Path(path).name}: the file has no rows")
-    if kind is None:
-        kind = infer_kind(path, set(rows[0][1]))
-    elif kind not in MODELS:
-        raise ImportFileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    model = MODELS[kind]
-    models = []
-    for line, row in rows:
-        if kind == "events" and isinstance(row.get("properties"), str):
-            try:
-                row["properties"] = loads_json(row["properties"])
-            except ValueError as exc:
-                raise ImportRowError(line, f"properties: {exc}") from None
-        try:
-            models.append((line, model.model_validate(row, context=context)))
-        except ValidationError as exc:
-            raise ImportRowError(line, _message(exc)) from None
-        except RecursionError:
-            raise ImportRowError(line, "a value is nested too deeply") from None
-    return kind, models
+def _delimiter_hint(src: SourceFile, problems: list[Problem]) -> None:
+    """A one-column header holding another delimiter: say which delimiter was assumed."""
+    if src.format == "csv" and len(src.header) == 1 and problems:
+        only = src.header[0]
+        for d, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
+            if d in only and d != src.delimiter:
+                problems.insert(
+                    0,
+                    Problem(
+                        1,
+                        "",
+                        f"the header was split on {src.described}; "
+                        f"it looks {name}-separated: pass --delimiter {name}",
+                    ),
+                )
+                return
 
 
 def import_file(
-    db, path: str | os.PathLike[str], kind: ImportKind | None = None, *, create_profiles: bool = False
+    db,
+    path: str | os.PathLike[str],
+    kind: str | None = None,
+    *,
+    create_profiles: bool = False,
+    preset: str | None = None,
+    maps: Sequence[str] = (),
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    region: str | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Validate the whole file, then write it in one transaction (all rows or none).
+    """Check and write the whole file in one transaction: every row or none (see the module doc).
 
-    Consents, identities and events must name profiles that exist (or were merged); the first that
-    does not is reported by line, since a mistyped id would otherwise become a new, empty customer.
-    `create_profiles=True` lets events create the profiles they name, as live ingestion does.
-    Timestamps later than the CDP clock (plus `FUTURE_SKEW`) are refused.
+    Consents, identities and events of a native file must name profiles that exist (or were merged,
+    or come earlier in the file); a mistyped id would otherwise become a new, empty customer.
+    `create_profiles=True` lets events create the profiles they name, as live ingestion does; an
+    export read through a preset always may. ImportProblems lists every invalid row;
+    ImportRowError alone means the rest of the file could not be read.
     """
-    kind, numbered = validate_file(path, kind, context=row_context(db))
-    lines = [line for line, _ in numbered]
-    models = [m for _, m in numbered]
+    if kind is not None and kind not in KINDS:
+        raise ImportFileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    src = SourceFile(path, encoding=encoding, delimiter=delimiter)
+    problems = Problems(on_problem)
+    ctx = Context.now(db, region, lines_checked=src.format == "csv")
+    stream = src.rows()
+    try:
+        first = _first(stream, problems)
+    except ImportRowError as exc:
+        _stop(problems, exc, src)
+    if first is None:
+        if problems.total:
+            raise ImportProblems(problems.kept, problems.total, src.described)
+        raise ImportFileError(f"{src.path.name}: the file has no rows")
+    columns = src.header if src.format == "csv" else list(first[1])
+    mapping = _mapping(preset, maps)
+    if mapping is not None:
+        header = [Problem(1, e.column, e.message) for e in mapping.check_columns(columns)]
+        label = mapping.name
+    else:
+        kind = kind or infer_kind(src.path, columns)
+        header = _header_problems(kind, columns) if src.format == "csv" else []
+        label = kind
+    if header:
+        _delimiter_hint(src, header)
+        for problem in header:
+            problems.add(problem)
+        raise ImportProblems(problems.kept, problems.total, src.described)
+    writer = _Writer(db, problems, create_profiles or mapping is not None)
+    csv_file = src.format == "csv"
+    rows = ignored_total = 0
+    ignored: Counter[str] = Counter()
     conn = db.conn
-    now = clock.now_iso(db)
-    errors: list[str] = []
-    merged = 0
     if conn.in_transaction:
         conn.execute("COMMIT")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if kind == "profiles":
-            written = write_profiles(conn, cast(list[ProfileIn], models), now)
-            skipped = len(models) - written
-        elif kind == "consents":
-            _require_profiles(conn, models, lines)
-            written, skipped, _ = write_consents(conn, cast(list[ConsentIn], models), now, errors)
-        elif kind == "identities":
-            _require_profiles(conn, models, lines)
-            written, skipped, _, keys = write_identities(conn, cast(list[IdentityIn], models), now, errors)
-            if keys:
-                merged = resolve_identities(db, keys=keys).merged
-        else:
-            if not create_profiles:
-                _require_profiles(conn, models, lines, "import its profile first or pass --create-profiles")
-            tuples = [_event_tuple(cast(EventIn, m), now) for m in models]
-            _require_own_tickets(conn, tuples, lines)
-            written, skipped, _ = write_events(conn, tuples, now, True, errors)
+        batch: list[_Pending] = []
+        for line, row, problem in _prepend(first, stream):
+            if problem is not None or row is None:
+                problems.add(problem or Problem(line, "", "unreadable"))
+                continue
+            rows += 1
+            if mapping is None:
+                _check(batch, problems, line, str(kind), row, {}, None, ctx, checked_keys=csv_file)
+            else:
+                try:
+                    records = mapping.records({k: (None if v == "" else v) for k, v in row.items()})
+                except ValueError as exc:
+                    problems.add(Problem(line, getattr(exc, "column", ""), getattr(exc, "message", str(exc))))
+                    continue
+                if not records:
+                    ignored[mapping.skip_reason(row) or "nothing to import"] += 1
+                    ignored_total += 1
+                rctx = _row_context(ctx, records)
+                for rec in records:
+                    _check(batch, problems, line, rec.kind, rec.row, rec.columns, rec.key, rctx)
+            if len(batch) >= BATCH_ROWS:
+                writer.write(batch)
+                batch = []
+                if progress is not None:
+                    progress(src.position, src.size)
+        if batch:
+            writer.write(batch)
+        if progress is not None:
+            progress(src.size, src.size)
+        if problems.total:
+            raise ImportProblems(sorted(problems.kept, key=lambda p: p.line), problems.total, src.described)
+        if not rows:
+            raise ImportFileError(f"{src.path.name}: the file has no rows")
         conn.execute("COMMIT")
+    except ImportRowError as exc:
+        conn.execute("ROLLBACK")
+        if isinstance(exc, ImportProblems):
+            raise
+        _stop(problems, exc, src)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return ImportResult(str(path), kind, len(models), written, skipped, merged)
+    totals = [sum(v[i] for v in writer.counts.values()) for i in range(3)]
+    return ImportResult(
+        str(path), label, rows, totals[1], totals[2], writer.merged,
+        {k: v for k, v in writer.counts.items() if v[0]}, dict(ignored), src.described,
+    )  # fmt: skip
 
 
-def _event_tuple(m: EventIn, now: str) -> tuple[str, str, str, str, str]:
-    ts = m.ts or now
-    props = cast(str, m.properties)
-    return (
-        m.message_id or derived_message_id(m.profile_id, m.type, ts, props),
-        m.profile_id,
-        m.type,
-        ts,
-        props,
-    )
+def _stop(problems: Problems, exc: ImportRowError, src: SourceFile) -> NoReturn:
+    """The read cannot go on: that problem joins the others (and the errors file), and all are raised."""
+    problems.add(Problem(exc.line, "", str(exc).removeprefix(f"line {exc.line}: ")))
+    raise ImportProblems(sorted(problems.kept, key=lambda p: p.line), problems.total, src.described) from None
 
 
-def _require_own_tickets(conn, tuples: list[tuple[str, str, str, str, str]], lines: list[int]) -> None:
-    """Raise ImportRowError for the first event that names another customer's ticket or reuses the
-    message_id of another customer's event (it would be skipped as a duplicate)."""
-    merged, _ = live_ids(conn, (t[1] for t in tuples))
-    mapped = [(m, merged.get(pid, pid), kind, ts, props) for m, pid, kind, ts, props in tuples]
-    problems = {**foreign_tickets(conn, mapped), **taken_message_ids(conn, mapped)}
-    if problems:
-        first = min(problems)
-        raise ImportRowError(lines[first], problems[first])
+def _first(stream: Iterator[tuple[int, dict[str, Any] | None, Problem | None]], problems: Problems):
+    """The first readable row (problems before it are recorded), or None for an empty file."""
+    for line, row, problem in stream:
+        if row is not None:
+            return line, row, None
+        problems.add(problem or Problem(line, "", "unreadable"))
+    return None
 
 
-def _require_profiles(conn, models: list, lines: list[int], hint: str = "import its profile first") -> None:
-    """Raise ImportRowError for the first row whose profile is neither live nor merged into one."""
-    merged, live = live_ids(conn, (m.profile_id for m in models))
-    for line, m in zip(lines, models, strict=True):
-        if merged.get(m.profile_id, m.profile_id) not in live:
-            raise ImportRowError(line, f"unknown profile_id {m.profile_id!r}; {hint}")
+def _prepend(first, stream):
+    yield first
+    yield from stream
+
+
+def _mapping(preset: str | None, maps: Sequence[str]):
+    if preset is None and not maps:
+        return None
+    from cdp.mapping import load_preset, with_overrides
+
+    try:
+        base = load_preset(preset) if preset else None
+        return with_overrides(base, maps) if maps else base
+    except ValueError as exc:
+        raise ImportFileError(str(exc)) from None
+
+
+def _row_context(ctx: Context, records) -> Context:
+    """A row's phone numbers without a country code are read in the row's own country when it has
+    one (a German customer's `030 1234567`), else in `--region`."""
+    for rec in records:
+        country = rec.row.get("country") if rec.kind == "profiles" else None
+        if isinstance(country, str) and country.strip():
+            try:
+                region = normalize.country_code(country)
+            except ValueError:
+                return ctx  # the profile's own check reports the country
+            return ctx if region == ctx.region else dataclasses.replace(ctx, region=region)
+    return ctx
+
+
+def _check(batch, problems, line, kind, row, columns, key, ctx, *, checked_keys: bool = False) -> None:
+    try:
+        values = check_row(kind, row, ctx, checked_keys=checked_keys)
+    except RowProblems as exc:
+        for column, message in exc.problems:
+            problems.add(Problem(line, columns.get(column, column), message))
+        return
+    batch.append(_Pending(line, kind, values, key))
+
+
+class _Writer:
+    """Writes checked batches in the open transaction, kind by kind, and records what each wrote."""
+
+    def __init__(self, db, problems: Problems, create_profiles: bool):
+        self.db = db
+        self.conn = db.conn
+        self.problems = problems
+        self.create_profiles = create_profiles
+        self.now = clock.now_iso(db)
+        self.counts: dict[str, list[int]] = {
+            k: [0, 0, 0] for k in ("profiles", "identities", "consents", "events")
+        }
+        self.merged = 0
+
+    def _count(self, kind: str, offered: int, written: int) -> None:
+        c = self.counts[kind]
+        c[0], c[1], c[2] = c[0] + offered, c[1] + written, c[2] + offered - written
+
+    def write(self, batch: list[_Pending]) -> None:
+        self._link_keys(batch)
+        by_kind: dict[str, list[_Pending]] = {}
+        for p in batch:
+            by_kind.setdefault("events" if p.kind == "tickets" else p.kind, []).append(p)
+        errors: list[str] = []
+        if rows := by_kind.get("profiles"):
+            self._count("profiles", len(rows), write_profiles(self.conn, [p.values for p in rows], self.now))
+        if rows := self._known(by_kind.get("identities", []), "import its profile first"):
+            written, _, _, keys = write_identities(self.conn, [p.values for p in rows], self.now, errors)
+            self._count("identities", len(rows), written)
+            if keys:
+                self.merged += resolve_identities(self.db, keys=keys).merged
+        if rows := self._known(by_kind.get("consents", []), "import its profile first"):
+            written, _, _ = write_consents(self.conn, [p.values for p in rows], self.now, errors)
+            self._count("consents", len(rows), written)
+        if rows := by_kind.get("events", []):
+            if not self.create_profiles:
+                rows = self._known(rows, "import its profile first or pass --create-profiles")
+            self._events(rows)
+
+    def _link_keys(self, batch: list[_Pending]) -> None:
+        """Rows whose profile id was derived from an identifier join the profile that already holds it;
+        a new one gets a bare profile, so its identifiers, consents and events have a customer."""
+        keyed = [p for p in batch if p.key is not None]
+        if not keyed:
+            return
+        found: dict[str, str] = {}
+        for p in keyed:
+            kind, value = p.key  # type: ignore[misc]
+            pid = p.values.get("profile_id")
+            if pid is None or pid in found:
+                continue
+            row = self.conn.execute(
+                "SELECT profile_id FROM identities WHERE kind = ? AND value = ?", (kind, _stored(kind, value))
+            ).fetchone()
+            if row is not None:
+                found[pid] = row[0]
+        masters = masters_of(self.conn, list(found.values()))
+        found = {derived: masters.get(pid, pid) for derived, pid in found.items()}
+        profiled = {p.values["profile_id"] for p in batch if p.kind == "profiles"}
+        for p in batch:
+            pid = p.values.get("profile_id")
+            if pid in found:
+                p.values["profile_id"] = found[pid]
+        new = {p.values["profile_id"]: p.line for p in keyed if p.values.get("profile_id") not in found}
+        bare = [
+            _Pending(line, "profiles", dict.fromkeys(fields.names("profiles")) | {"profile_id": pid})
+            for pid, line in new.items()
+            if pid not in profiled
+        ]
+        batch[:0] = bare
+
+    def _known(self, rows: list[_Pending], hint: str) -> list[_Pending]:
+        """The rows whose profile is live or merged into one; the others are problems of their line."""
+        if not rows:
+            return rows
+        merged, live = live_ids(self.conn, (p.values["profile_id"] for p in rows))
+        known = []
+        for p in rows:
+            pid = merged.get(p.values["profile_id"], p.values["profile_id"])
+            if pid in live:
+                p.values["profile_id"] = pid
+                known.append(p)
+            else:
+                self.problems.add(
+                    Problem(p.line, "profile_id", f"unknown profile_id {p.values['profile_id']!r}; {hint}")
+                )
+        return known
+
+    def _events(self, rows: list[_Pending]) -> None:
+        tuples = []
+        for p in rows:
+            v = p.values
+            event_type = "support_ticket" if p.kind == "tickets" else v["type"]
+            raw_ts = v.get("opened_at") if p.kind == "tickets" else v.get("ts")
+            props = v["properties"]
+            # Without a message_id, the id comes from the file's own content (not the import's time),
+            # so importing the same file again finds every event already present.
+            message_id = v.get("message_id") or derived_message_id(
+                v["profile_id"], event_type, raw_ts or "", props
+            )
+            tuples.append((message_id, v["profile_id"], event_type, raw_ts or self.now, props))
+        merged, _ = live_ids(self.conn, (t[1] for t in tuples))
+        mapped = [(m, merged.get(pid, pid), kind, ts, props) for m, pid, kind, ts, props in tuples]
+        bad = {**foreign_tickets(self.conn, mapped), **taken_message_ids(self.conn, mapped)}
+        for i, reason in sorted(bad.items()):
+            column = "ticket_id" if "ticket_id" in reason else "message_id"
+            self.problems.add(Problem(rows[i].line, column, reason))
+        good = [t for i, t in enumerate(mapped) if i not in bad]
+        if good:
+            inserted, _, _ = write_events(self.conn, good, self.now, True, [])
+            self._count("events", len(good), inserted)
+
+
+def _stored(kind: str, value: str) -> str:
+    """An identifier in its stored form, for looking it up (unparseable values match nothing)."""
+    from cdp.identity import normalize_identifier
+
+    try:
+        return normalize_identifier(kind, value)
+    except ValueError:
+        return value

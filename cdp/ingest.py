@@ -29,6 +29,7 @@ from cdp.identity import (
 )
 from cdp.input_checks import check_json, check_text, latest_allowed, loads_json, not_future
 from cdp.migrations.m001_core import CHANNELS, EVENT_TYPES
+from cdp.normalize import country_code, language_code
 
 MAX_ERRORS = 20
 MAX_PROPERTIES_BYTES = 16_384
@@ -250,19 +251,21 @@ class ProfileIn(_Row):
     last_name: str | None = Field(default=None, max_length=100)
     country: str | None = None
     city: str | None = Field(default=None, max_length=100)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    language: str | None = None
     tier: Literal["standard", "premium", "vip"] | None = None
     signup_at: str | None = None
 
     @field_validator("country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        code = value.upper()
-        if len(code) != 2 or not code.isalpha() or not code.isascii():
-            raise ValueError(f"country takes an ISO 3166 alpha-2 code such as 'DE', got {value!r}")
-        return code
+        """ISO 3166 alpha-2, from a code, an alias or a name ("UK", "Deutschland": GB, DE)."""
+        return country_code(value) if value else None
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        """ISO 639-1, with a country if one is given ("English": en, "de_de": de-DE)."""
+        return language_code(value) if value else None
 
     @field_validator("signup_at")
     @classmethod
@@ -291,8 +294,11 @@ class IdentityIn(_Row):
     seen_at: str | None = None
 
     @model_validator(mode="after")
-    def _normalize(self) -> IdentityIn:
-        self.value = normalize_identifier(self.kind, self.value)
+    def _normalize(self, info: ValidationInfo) -> IdentityIn:
+        context = info.context if isinstance(info.context, dict) else {}
+        # A phone without a country code is read in the context's "region" (the file's default
+        # country); without one it is refused rather than guessed.
+        self.value = normalize_identifier(self.kind, self.value, context.get("region"))
         # Only a phone's own syntax starts with "+" (and normalisation leaves digits after it);
         # every other kind is text a spreadsheet must not run.
         if self.kind != "phone":
@@ -327,14 +333,20 @@ def live_ids(conn, ids: Iterable[str]) -> tuple[dict[str, str], set[str]]:
     return merged, live
 
 
-def row_context(db) -> dict[str, str]:
-    """The validation context of the row models for this CDP: the latest timestamp its clock allows."""
-    return {"latest": latest_allowed(clock.now(db))}
+def row_context(db, region: str | None = None) -> dict[str, str]:
+    """The validation context of the row models for this CDP: the latest timestamp its clock allows,
+    and the default country of phone numbers written without a country code (`region`, optional)."""
+    context = {"latest": latest_allowed(clock.now(db))}
+    if region:
+        context["region"] = country_code(region)
+    return context
 
 
-def _as_models(rows: Iterable[Any], model: type[BaseModel], errors: list[str], db) -> list[Any]:
+def _as_models(
+    rows: Iterable[Any], model: type[BaseModel], errors: list[str], db, region: str | None = None
+) -> list[Any]:
     valid = []
-    context = row_context(db)
+    context = row_context(db, region)
     for n, row in enumerate(rows, start=1):
         try:
             valid.append(row if isinstance(row, model) else model.model_validate(row, context=context))
@@ -444,30 +456,47 @@ def ingest_events(
     return IngestResult(inserted, duplicates, rejected, tuple(errors))
 
 
-def write_profiles(conn, models: Sequence[ProfileIn], now: str) -> int:
-    """Upsert validated profiles in the open transaction (merged ids write to their master)."""
-    if not models:
+def write_profiles(conn, rows: Sequence[Mapping[str, Any]], now: str) -> int:
+    """Upsert validated profile rows (dicts of the profile fields) in the open transaction.
+
+    Merged ids write to their master. A row changes a profile only where it brings a new value, and
+    the count is of profiles that changed, so writing the same rows again writes nothing.
+    """
+    if not rows:
         return 0
-    merged = masters_of(conn, (m.profile_id for m in models))
-    params = []
-    for m in models:
-        row = m.model_dump()
-        row["profile_id"] = merged.get(m.profile_id, m.profile_id)
-        row["now"] = now
-        params.append(row)
+    merged = masters_of(conn, (r["profile_id"] for r in rows))
+    params = [
+        (
+            merged.get(r["profile_id"], r["profile_id"]),
+            r.get("first_name"),
+            r.get("last_name"),
+            r.get("country"),
+            r.get("city"),
+            r.get("language"),
+            r.get("tier"),
+            r.get("signup_at"),
+            now,
+        )
+        for r in rows
+    ]
     cur = conn.executemany(
+        # signup_day is written with the row, so the trigger that fills it has nothing left to do.
         """INSERT INTO profiles (profile_id, first_name, last_name, country, city, language, tier,
-               signup_at, created_at)
-           VALUES (:profile_id, :first_name, :last_name, :country, :city, :language,
-               COALESCE(:tier, 'standard'), COALESCE(:signup_at, :now), :now)
+               signup_at, created_at, signup_day)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, 'standard'), COALESCE(?8, ?9), ?9,
+               julianday(COALESCE(?8, ?9)))
            ON CONFLICT (profile_id) DO UPDATE SET
-               first_name = COALESCE(:first_name, first_name),
-               last_name = COALESCE(:last_name, last_name),
-               country = COALESCE(:country, country),
-               city = COALESCE(:city, city),
-               language = COALESCE(:language, language),
-               tier = COALESCE(:tier, tier),
-               signup_at = COALESCE(:signup_at, signup_at)""",
+               first_name = COALESCE(excluded.first_name, first_name),
+               last_name = COALESCE(excluded.last_name, last_name),
+               country = COALESCE(excluded.country, country),
+               city = COALESCE(excluded.city, city),
+               language = COALESCE(excluded.language, language),
+               tier = COALESCE(?7, tier),
+               signup_at = COALESCE(?8, signup_at)
+           WHERE (?2 IS NOT NULL AND ?2 IS NOT first_name) OR (?3 IS NOT NULL AND ?3 IS NOT last_name)
+              OR (?4 IS NOT NULL AND ?4 IS NOT country) OR (?5 IS NOT NULL AND ?5 IS NOT city)
+              OR (?6 IS NOT NULL AND ?6 IS NOT language) OR (?7 IS NOT NULL AND ?7 IS NOT tier)
+              OR (?8 IS NOT NULL AND ?8 IS NOT signup_at)""",
         params,
     )
     return max(cur.rowcount, 0)
@@ -479,22 +508,24 @@ def upsert_profiles(db, rows: Iterable[Mapping[str, Any] | ProfileIn]) -> WriteR
     models: list[ProfileIn] = _as_models(rows, ProfileIn, errors, db)
     rejected = len(errors)
     with db.conn:
-        written = write_profiles(db.conn, models, clock.now_iso(db))
+        written = write_profiles(db.conn, [m.model_dump() for m in models], clock.now_iso(db))
     return WriteResult(written, len(models) - written, rejected, tuple(errors))
 
 
-def _known(conn, models: Sequence[Any], errors: list[str], what: str) -> tuple[list[tuple[Any, str]], int]:
-    """(model, live profile id) for rows whose profile exists (merged ids map to the master)."""
-    merged, live = live_ids(conn, (m.profile_id for m in models))
+def _known(
+    conn, rows: Sequence[Mapping[str, Any]], errors: list[str], what: str
+) -> tuple[list[tuple[Mapping[str, Any], str]], int]:
+    """(row, live profile id) for rows whose profile exists (merged ids map to the master)."""
+    merged, live = live_ids(conn, (r["profile_id"] for r in rows))
     known = []
     rejected = 0
-    for m in models:
-        pid = merged.get(m.profile_id, m.profile_id)
+    for r in rows:
+        pid = merged.get(r["profile_id"], r["profile_id"])
         if pid in live:
-            known.append((m, pid))
+            known.append((r, pid))
         else:
             rejected += 1
-            _note(errors, f"{what}: unknown profile {m.profile_id!r}")
+            _note(errors, f"{what}: unknown profile {r['profile_id']!r}")
     return known, rejected
 
 
@@ -505,14 +536,26 @@ def _grant_time(status: str, updated_at: str, now: str) -> str:
     return min(updated_at, now, key=clock.parse_ts)
 
 
-def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str]) -> tuple[int, int, int]:
-    """Upsert consents in the open transaction; returns (written, older-than-stored, rejected)."""
-    known, rejected = _known(conn, models, errors, "consent")
+def write_consents(
+    conn, rows: Sequence[Mapping[str, Any]], now: str, errors: list[str]
+) -> tuple[int, int, int]:
+    """Upsert consent rows in the open transaction; returns (written, unchanged or older, rejected).
+
+    A row that repeats the stored consent (time, status and source) changes nothing, so a file
+    imported again writes nothing new; a row without `updated_at` is dated now.
+    """
+    known, rejected = _known(conn, rows, errors, "consent")
     # A grant is never dated after the moment it is recorded (within the accepted clock skew it
     # would be); m064's triggers hold the same rule for any other writer.
     params = [
-        (pid, m.channel, m.status, _grant_time(m.status, m.updated_at or now, now), m.source)
-        for m, pid in known
+        (
+            pid,
+            r["channel"],
+            r["status"],
+            _grant_time(r["status"], r.get("updated_at") or now, now),
+            r.get("source"),
+        )
+        for r, pid in known
     ]
     if not params:
         return 0, 0, rejected
@@ -520,7 +563,9 @@ def write_consents(conn, models: Sequence[ConsentIn], now: str, errors: list[str
         """INSERT INTO consents (profile_id, channel, status, updated_at, source) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (profile_id, channel) DO UPDATE SET
                status = excluded.status, updated_at = excluded.updated_at, source = excluded.source
-           WHERE excluded.updated_at >= consents.updated_at""",
+           WHERE excluded.updated_at > consents.updated_at
+              OR (excluded.updated_at = consents.updated_at
+                  AND (excluded.status IS NOT consents.status OR excluded.source IS NOT consents.source))""",
         params,
     )
     written = max(cur.rowcount, 0)
@@ -537,16 +582,18 @@ def upsert_consents(db, rows: Iterable[Mapping[str, Any] | ConsentIn]) -> WriteR
     models: list[ConsentIn] = _as_models(rows, ConsentIn, errors, db)
     invalid = len(errors)
     with db.conn:
-        written, stale, rejected = write_consents(db.conn, models, clock.now_iso(db), errors)
+        written, stale, rejected = write_consents(
+            db.conn, [m.model_dump() for m in models], clock.now_iso(db), errors
+        )
     return WriteResult(written, stale, rejected + invalid, tuple(errors))
 
 
 def write_identities(
-    conn, models: Sequence[IdentityIn], now: str, errors: list[str]
+    conn, rows: Sequence[Mapping[str, Any]], now: str, errors: list[str]
 ) -> tuple[int, int, int, list[tuple[str, str]]]:
     """Insert identifier links in the open transaction; returns (new, known, rejected, keys written)."""
-    known, rejected = _known(conn, models, errors, "identity")
-    params = [(m.kind, m.value, pid, m.source, m.seen_at or now) for m, pid in known]
+    known, rejected = _known(conn, rows, errors, "identity")
+    params = [(r["kind"], r["value"], pid, r.get("source"), r.get("seen_at") or now) for r, pid in known]
     if not params:
         return 0, 0, rejected, []
     cur = conn.executemany(
@@ -569,19 +616,23 @@ def add_identities(
     *,
     resolve: bool = True,
     settings: IdentitySettings | None = None,
+    region: str | None = None,
 ) -> WriteResult:
     """Link identifiers to profiles, then merge the profiles the new links connect (when `resolve`).
 
-    Values are normalised first (email case, phone punctuation), so `A@X.com` and `a@x.com` match.
-    The links and the merges they cause are written in one transaction.
+    Values are normalised first (emails trimmed and lower-cased, phones E.164, a number without a
+    country code read in `region`), so `A@X.com` and `a@x.com` match, as do `+44 20 7946 0958` and
+    `+442079460958`. The links and the merges they cause are written in one transaction.
     """
     errors: list[str] = []
-    models: list[IdentityIn] = _as_models(rows, IdentityIn, errors, db)
+    models: list[IdentityIn] = _as_models(rows, IdentityIn, errors, db, region)
     invalid = len(errors)
     conn = db.conn
     resolution = None
     with conn:
-        written, unchanged, rejected, keys = write_identities(conn, models, clock.now_iso(db), errors)
+        written, unchanged, rejected, keys = write_identities(
+            conn, [m.model_dump() for m in models], clock.now_iso(db), errors
+        )
         if resolve and keys:
             resolution = resolve_identities(db, settings, keys=keys)
     return WriteResult(written, unchanged, rejected + invalid, tuple(errors), resolution)

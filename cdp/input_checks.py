@@ -42,10 +42,13 @@ _FORMAT = (
 )
 # C0 (NUL, ESC ...), DEL, C1, the bidi embeddings, overrides and isolates, and the format characters.
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]")
+# The same, but tab is allowed: a line of a file (tab-separated files, tabs inside quoted cells).
+_CONTROL_LINE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]")
 # The same, but tab, line feed and carriage return are allowed (free text such as a ticket body).
 _CONTROL_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]")
 # What a spreadsheet skips before it looks for a formula's first character.
 _LEADING_BLANK = re.compile(r"^\s*")
+_FORMULA_FIRST = frozenset(p[0] for p in FORMULA_PREFIXES)
 _C0_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL"}
 
 
@@ -59,6 +62,30 @@ def describe_char(ch: str) -> str:
 def control_char(text: str, *, multiline: bool = False) -> str | None:
     """The first refused control character in `text`, or None."""
     match = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
+    return match.group() if match else None
+
+
+_CONTROL_BLOCK = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_FORMAT}]|\r(?!\n)")
+
+
+_ASCII_ALLOWED = bytes([9, 10, 13, *range(32, 127)])
+
+
+def lines_are_clean(block: str, raw: bytes | None = None) -> bool:
+    """True if no line of `block` (lines ending in LF or CRLF) holds a refused control character.
+
+    One search over many lines: a reader checks a whole block at once and looks at single lines
+    only when this says one of them is refused. With the block's UTF-8 bytes `raw`, an ASCII block
+    is checked by deleting every allowed byte, which is many times faster than a search.
+    """
+    if raw is not None and raw.isascii():
+        return not raw.translate(None, _ASCII_ALLOWED) and raw.count(b"\r") == raw.count(b"\r\n")
+    return _CONTROL_BLOCK.search(block) is None
+
+
+def control_char_in_line(line: str) -> str | None:
+    """The first refused control character of one line of a file (tabs allowed), or None."""
+    match = _CONTROL_LINE.search(line)
     return match.group() if match else None
 
 
@@ -93,6 +120,8 @@ def check_text(value: str, *, multiline: bool = False, formula: bool = True) -> 
 def starts_like_formula(value: str) -> bool:
     """True if a spreadsheet would read `value` as a formula: a formula prefix, also after blanks
     (spaces, a no-break space, tabs or line breaks that a spreadsheet skips)."""
+    if not value or not (value[0] in _FORMULA_FIRST or value[0].isspace()):
+        return False  # the common case, decided on the first character
     return value.startswith(FORMULA_PREFIXES) or _LEADING_BLANK.sub("", value, count=1).startswith(
         FORMULA_PREFIXES
     )

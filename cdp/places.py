@@ -2,7 +2,8 @@
 
 The CDP stores ISO alpha-2 country codes and city names as `cdp.seed` spells them. Planning (the
 offline reader and the check of a real model's interpretation) maps a marketer's words onto these;
-questions show `COUNTRY_DISPLAY` names. Data only.
+questions show `COUNTRY_DISPLAY` names. Data only: `cdp.names` joins these names with every ISO
+3166 name and its translations, for files and objectives alike.
 """
 
 from __future__ import annotations
@@ -64,8 +65,34 @@ COUNTRIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "CL": (_w("chile"), _w("chilean")),
 }
 
+#: English names ISO 3166 does not list (it has "Russian Federation", "Côte d'Ivoire", "Myanmar"):
+#: files and objectives use these too. Every ISO name and its translations are read besides
+#: (`cdp.names`).
+COUNTRY_ALSO_CALLED: dict[str, str] = _pairs(
+    "russia=RU, ivory coast=CI, macedonia=MK, swaziland=SZ, burma=MM, cape verde=CV, east timor=TL, "
+    "vatican=VA, vatican city=VA, palestine=PS, micronesia=FM, macau=MO, brunei=BN, dr congo=CD, "
+    "drc=CD, democratic republic of congo=CD, congo kinshasa=CD, republic of the congo=CG, "
+    "congo brazzaville=CG, the gambia=GM, the bahamas=BS, the philippines=PH, slovak republic=SK, "
+    "kyrgyz republic=KG"
+)
+
+#: A code in wide use that ISO 3166-1 does not assign (the EU, CLDR and libphonenumber write Kosovo
+#: as XK), with its name: files read both.
+COUNTRY_CODES_UNASSIGNED: dict[str, str] = _pairs("XK=Kosovo")
+
 #: Country names that are also ordinary words: they count only when capitalised in the objective.
-COUNTRY_NAMES_NEED_CAPITAL = _w("turkey, chile, china, america, pole, finn, dane, kiwi, swede")
+#: (Every one-word name beyond `COUNTRIES` and `COUNTRY_ALSO_CALLED` needs a capital as well.)
+COUNTRY_NAMES_NEED_CAPITAL = _w(
+    "turkey, chile, china, america, pole, finn, dane, kiwi, swede, chad, jordan, georgia, jersey, "
+    "guernsey, guinea, niger, mali, panama, reunion, bermuda"
+)
+
+#: Country names in other languages that are English words or names ("Suède" is Sweden, "Chili"
+#: Chile, "Island" Iceland): a file's country column reads them, an objective (in English) does not.
+COUNTRY_NAMES_NOT_IN_OBJECTIVES = _w(
+    "island, suede, chili, chine, grenade, granada, salvador, norfolk, columbia, maurice, dominique, "
+    "georgie, toga"
+)
 
 #: Places inside a country: the CDP stores countries (and cities), so these get a question.
 SUBNATIONAL: dict[str, str] = _pairs(

@@ -84,14 +84,89 @@ def seed(
     console.print(table)
 
 
+def _formats_epilog() -> str:
+    """The formats `import --help` lists: every kind's columns, and the presets (from the field table)."""
+    from cdp import fields
+
+    parts = ["Formats (CSV with a header row, or JSONL with one object per line):"]
+    for kind in fields.KINDS:
+        cols = ", ".join(
+            f"{name}{'*' if req == 'required' else ''} ({typ})" for name, req, typ, _ in fields.describe(kind)
+        )
+        parts.append(f"{kind}: {cols}")
+    parts.append(
+        "* = required. Timestamps are ISO 8601 (2026-01-31 or 2026-01-31T09:30:00Z, UTC unless an offset "
+        "is given). `cdp-agents import --template KIND` writes an example file."
+    )
+    try:
+        from cdp.mapping import PRESETS
+
+        parts.append("Presets (--from): " + ", ".join(PRESETS) + ".")
+    except ImportError:  # pragma: no cover - the presets ship with the package
+        pass
+    return "\n\n".join(parts)
+
+
 @_user_errors
 def import_(
-    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.", show_default=False)],
+    file: Annotated[Path | None, typer.Argument(help="A .csv or .jsonl file.", show_default=False)] = None,
     kind: Annotated[
         str | None,
         typer.Option(
             "--kind",
-            help="profiles, identities, consents or events (default: from the file name or its columns).",
+            help="profiles, identities, consents, events or tickets (default: from the file name or its columns).",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Read another tool's export: shopify-customers, shopify-orders, mailchimp-audience, "
+            "stripe-customers or segment-jsonl.",
+            show_default=False,
+        ),
+    ] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="COLUMN=FIELD: read a column as a field (repeatable; FIELD - drops the column).",
+            show_default=False,
+        ),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="Write every problem found to this CSV file.", show_default=False),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="utf-8, utf-16 or latin-1 (default: UTF-8, or UTF-16 when the file shows it).",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="comma, semicolon, tab or pipe (default: detected).", show_default=False
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="Country of phone numbers written without a country code, e.g. GB (default: none).",
+            show_default=False,
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Write an example CSV of KIND to FILE (or stdout) and stop.",
+            metavar="KIND",
             show_default=False,
         ),
     ] = None,
@@ -106,35 +181,189 @@ def import_(
 ) -> None:
     """Import profiles, identities, consents or events: every row is checked first, then all or nothing.
 
-    An import that fails into a path where no CDP was leaves no file behind.
+    Every problem of the file is reported in one pass, each with its line and column; a file with any
+    problem writes nothing. An import that fails into a path where no CDP was leaves no file behind.
     """
-    from cdp.importer import KINDS, ImportFileError, import_file
+    from cdp import fields
+    from cdp.importer import KINDS, ImportFileError, ImportProblems, import_file
 
+    if template is not None:
+        _write_template(template, file)
+        return
+    if file is None:
+        raise ImportFileError("name the file to import (or pass --template KIND)")
     if kind is not None and kind not in KINDS:
         raise ImportFileError(f"unknown --kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind is not None and (preset or maps):
+        raise ImportFileError(
+            "--kind names a file of this product's own format; --from and --map read other files"
+        )
     if file.is_dir():
         raise ImportFileError(f"{file} is a folder, not a file")
     if not file.exists():
         raise ImportFileError(f"no such file: {file}")
     if not file.is_file():  # a device or a pipe would be read forever or block
         raise ImportFileError(f"{file} is not a regular file")
+    if region is not None:
+        from cdp.normalize import country_code
+
+        try:
+            region = country_code(region)
+        except ValueError as exc:
+            raise ImportFileError(f"--region: {exc}") from None
+    del fields
     target = Path(db or default_db_path())
+    if errors is not None:
+        _check_errors_path(errors, file, target)
     created = _absent(target)
+    sink = _ErrorsFile(errors) if errors is not None else None
     cdp = _open(target)
     done = False
     try:
-        result = import_file(cdp, file, kind, create_profiles=create_profiles)  # type: ignore[arg-type]
+        with _progress(file) as advance:
+            result = import_file(
+                cdp, file, kind, create_profiles=create_profiles, preset=preset, maps=maps or (),
+                encoding=encoding, delimiter=delimiter, region=region,
+                on_problem=sink.add if sink else None, progress=advance,
+            )  # fmt: skip
         done = True
+    except ImportProblems as exc:
+        _report_problems(exc, file, errors)
     finally:
         cdp.conn.close()
+        if sink is not None:
+            sink.close()
         if created and not done:
             _remove_cdp(target)
-    merged = f", {result.merged} profiles merged" if result.merged else ""
-    Console().print(
-        f"Imported {result.kind} from {_shown(file.name)}: {result.rows} rows, {result.written} written, "
-        f"{result.skipped} already present or older{merged}.",
-        highlight=False,
+    _report(result, file)
+
+
+def _check_errors_path(errors: Path, file: Path, target: Path) -> None:
+    """`--errors` must name a new file of its own: never the file being imported or the CDP."""
+    from cdp.importer import ImportFileError
+
+    taken = [file, *(Path(f"{target}{side}") for side in _SIDE_FILES)]
+    if errors.exists() and not errors.is_file():
+        raise ImportFileError(f"--errors {errors} is not a regular file")
+    for other in taken:
+        if errors.resolve() == other.resolve() or (
+            errors.exists() and other.exists() and errors.samefile(other)
+        ):
+            raise ImportFileError(
+                f"--errors {errors} is the file being imported or the CDP; name another file"
+            )
+
+
+def _write_template(kind: str, file: Path | None) -> None:
+    from cdp import fields
+    from cdp.importer import ImportFileError
+
+    if kind not in fields.KINDS:
+        raise ImportFileError(f"unknown --template {kind!r}; expected one of {', '.join(fields.KINDS)}")
+    text = fields.template(kind)
+    if file is None:
+        typer.echo(text, nl=False)
+        return
+    if file.exists():
+        raise ImportFileError(f"{file} exists; --template writes a new file only")
+    file.write_text(text, encoding="utf-8")
+    Console(stderr=True).print(f"Wrote an example {kind} file to {_shown(file)}.", highlight=False)
+
+
+class _ErrorsFile:
+    """`--errors FILE`: every problem as a CSV row (line, column, problem), written as it is found."""
+
+    def __init__(self, path: Path):
+        from cdp.csvsafe import write_csv
+
+        self.path = path
+        self.handle = path.open("w", encoding="utf-8", newline="")
+        self.rows: list[tuple[int, str, str]] = []
+        write_csv(self.handle, ("line", "column", "problem"), [])
+
+    def add(self, problem) -> None:
+        self.rows.append((problem.line, problem.column, problem.message))
+        if len(self.rows) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        from cdp.csvsafe import append_csv
+
+        append_csv(self.handle, self.rows)
+        self.rows.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.handle.close()
+
+
+def _report_problems(exc, file: Path, errors: Path | None) -> None:
+    """Every problem (the first 50 on the terminal), then exit 1: nothing of the file was written."""
+    from cdp.importer import SHOWN_PROBLEMS
+
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    if exc.total == 1:
+        _fail(str(exc))
+    console.print(
+        f"[red]error:[/red] {exc.total:,} problems in {_shown(file.name)} ({escape(exc.described)}); "
+        "nothing was imported",
     )
+    for problem in exc.problems[:SHOWN_PROBLEMS]:
+        console.print(f"  {escape(visible_text(str(problem)))}")
+    if exc.total > SHOWN_PROBLEMS:
+        rest = f"{exc.total - SHOWN_PROBLEMS:,} more"
+        console.print(
+            f"  ... and {rest}"
+            + (f": all are in {_shown(errors)}" if errors else "; --errors FILE writes them all")
+        )
+    elif errors is not None:
+        console.print(f"  (also written to {_shown(errors)})")
+    raise typer.Exit(1)
+
+
+def visible_text(text: str) -> str:
+    from cdp.input_checks import visible
+
+    return visible(text)
+
+
+def _progress(file: Path):
+    """A progress bar on a terminal for a file of more than a few MB; nothing otherwise."""
+    import contextlib
+
+    console = Console(stderr=True)
+    if not console.is_terminal or file.stat().st_size < 4 << 20:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TimeRemainingColumn(), console=console, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+            yield lambda done, total: progress.update(task, completed=done, total=total)
+
+    return bar()
+
+
+def _report(result, file: Path) -> None:
+    merged = f", {result.merged} profiles merged" if result.merged else ""
+    if len(result.by_kind) <= 1:
+        Console().print(
+            f"Imported {result.kind} from {_shown(file.name)}: {result.rows} rows, {result.written} written, "
+            f"{result.skipped} already present or older{merged}.",
+            highlight=False,
+        )
+    else:
+        parts = ", ".join(f"{k} {v[1]:,} written of {v[0]:,}" for k, v in result.by_kind.items())
+        Console().print(
+            f"Imported {_shown(file.name)} with {escape(result.kind)}: {result.rows:,} rows; {parts}{merged}.",
+            highlight=False,
+        )
+    for reason, count in result.ignored.items():
+        Console().print(f"  {count:,} rows skipped: {_shown(reason)}", highlight=False)
 
 
 _SIDE_FILES = ("", "-wal", "-shm", "-journal")
@@ -219,5 +448,5 @@ def _print_profile(data: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     """Add the data commands to the `cdp-agents` app."""
     app.command("seed")(seed)
-    app.command("import")(import_)
+    app.command("import", epilog=_formats_epilog())(import_)
     app.command("profile")(profile)

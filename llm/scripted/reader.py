@@ -2,7 +2,8 @@
 
 It knows which words it used. A word that is neither consumed by a rule nor a known filler makes a
 question ("did you mean ...?" when it is near a known word), never a silent guess. Word classes are
-data (`lexicon.toml`, `cdp.places`, the CDP's own terms); the rules are a table.
+data (`lexicon.toml`, `cdp.places`, the CDP's own terms); the rules are a table. Country names are
+read by `cdp.names`, the reading imported files get, so "UK" in an objective is the GB of a file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from cdp import places
 from cdp.filters import describe_filter
 from cdp.input_checks import MAX_OBJECTIVE_CHARS
+from cdp.names import country_at, country_display, objective_country
 from cdp.seed import CATEGORIES, COUNTRIES, TIER_WEIGHTS
 from cdp.terms import CdpTerms
 from cdp.vocabulary import CATEGORY_SYNONYMS
@@ -87,8 +89,7 @@ def _known(terms: CdpTerms | None) -> CdpTerms:
 
 def _phrases(known: CdpTerms) -> dict[tuple[str, ...], tuple[str, Any]]:
     table: dict[tuple[str, ...], tuple[str, Any]] = {}
-    for code, (names, adjectives) in places.COUNTRIES.items():
-        table.update({_key(n): ("country", code) for n in names})
+    for code, (_, adjectives) in places.COUNTRIES.items():  # names: `country_at`, as files read them
         table.update({_key(a): ("nation", code) for a in adjectives})
     table.update({_key(c): ("city", c) for c in [*places.CITIES, *known.cities]})
     table.update({_key(a): ("city", c) for a, c in places.CITY_ALIASES.items() if len(a) > 2})
@@ -108,24 +109,27 @@ def tokenize(text: str, known: CdpTerms, now: datetime | None = None) -> list[To
     table = _phrases(known)
     raw = _words(text)
     low = [w.lower() for w, _ in raw]
+    spans = [(start, start + len(w)) for w, start in raw]
     toks: list[Tok] = []
     i = 0
     while i < len(raw):
         word, start = raw[i]
         for n in range(min(6, len(raw) - i), 0, -1):
             hit = table.get(tuple(low[i : i + n]))
-            lower_name = n == 1 and word.islower() and low[i] in places.COUNTRY_NAMES_NEED_CAPITAL
-            if hit and not (lower_name and hit[0] == "country"):  # "us", "chad": words, not countries
+            if hit:
                 break
         else:
             hit, n = None, 1
+        # Country names as a file's country column reads them ("Deutschland", "U.S.", "Côte
+        # d'Ivoire"); "us" and "turkey" stay words. The longer reading wins; a filler yields.
+        country = country_at(text, spans, i)
+        if country and (hit is None or country[0] > n or (country[0] == n and hit[0] == "FILL")):
+            n, hit = country[0], ("country", country[1])
         plural = table.get((low[i][:-1],)) if low[i].endswith("s") else None
         if hit is None and plural and plural[0] in ("nation", "cat", "tier", "channel", "segment"):
             hit = plural  # "Germans", "toys", "VIPs"
         if low[i] in ("a", "an") and i + 1 < len(raw) and table.get((low[i + 1],), ("",))[0] == "unit":
             hit, n = ("NUM", 1), 1
-        if word.isupper() and word in places.COUNTRY_CODES_UPPER:
-            hit, n = ("country", places.COUNTRY_CODES_UPPER[word]), 1
         words = [w for w, _ in raw[i : i + n]]
         if hit is None and re.fullmatch(r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}", low[i]):
             hit = ("DATE", _date(low[i], now))
@@ -406,7 +410,8 @@ def _near(word: str, vocab: dict[str, str]) -> list[str]:
 
 def _ask_unused(brief: Brief, unused: list[Tok], known: CdpTerms) -> str:
     """The question naming every unused word, with the nearest known word (places as the CDP spells them)."""
-    vocab = {w: w for key, (cls, _) in _phrases(known).items() for w in key if w.isalpha()}
+    named = [_key(n) for names, adjectives in places.COUNTRIES.values() for n in [*names, *adjectives]]
+    vocab = {w: w for key in [*named, *_phrases(known)] for w in key if w.isalpha()}
     vocab |= {n: n.title() for names, adjectives in places.COUNTRIES.values() for n in [*names, *adjectives]}
     vocab |= {c.lower(): c for c in known.cities} | {c: c for c in [*known.categories, *known.tiers]}
     parts = []
@@ -416,6 +421,8 @@ def _ask_unused(brief: Brief, unused: list[Tok], known: CdpTerms) -> str:
         near = _near(said.lower(), vocab) if t.cls == "WORD" else []
         near = list(dict.fromkeys(vocab[n] for n in near if n != said.lower()))
         near = [f"{said} off"] if t.cls == "PCT" else near
+        if t.cls == "WORD" and said.islower() and objective_country(said.capitalize()):
+            near = [said.capitalize()]  # "peru", "turkey": a country only when capitalised
         parts.append(f"'{said}'" + (f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""))
     if len(distinct) > 8:
         parts.append(f"{len(distinct) - 8} more")
@@ -463,11 +470,11 @@ def _absent(brief: Brief, known: CdpTerms) -> str | None:
         if values is None or node["op"] not in ("eq", "in"):
             continue
         for v in [v for v in _values(node) if v not in values]:
-            name = places.COUNTRY_DISPLAY if node["field"] == "country" else {}
-            listed = ", ".join(name.get(k, k) for k in sorted(values, key=lambda k: -values[k])[:12])
+            name = country_display if node["field"] == "country" else str
+            listed = ", ".join(name(k) for k in sorted(values, key=lambda k: -values[k])[:12])
             what = ABSENT_WHAT[node["field"]]
             return (
-                f"The CDP has no {what} {name.get(v, v)}; it has {what} {listed or 'nothing yet'}. "
+                f"The CDP has no {what} {name(v)}; it has {what} {listed or 'nothing yet'}. "
                 "Which did you mean?"
             )
     return None
@@ -510,7 +517,7 @@ def _assemble(brief: Brief, toks: list[Tok], ctx: Context) -> Brief:
         if t.cls == "subregion":
             brief.question = (
                 f"The CDP records countries and cities, not regions such as '{' '.join(t.words)}' "
-                f"(part of {places.COUNTRY_DISPLAY.get(t.val, t.val)}): which country or cities?"
+                f"(part of {country_display(t.val)}): which country or cities?"
             )
             return brief
         if t.cls.isupper() and t.cls not in ("WORD", "NUM", "PCT", "SPAN", "Q", "WITHIN", "DATE"):

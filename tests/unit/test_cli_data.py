@@ -53,7 +53,7 @@ def test_import_good_and_bad_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert "2 rows, 2 written" in result.stdout
     bad = tmp_path / "more.csv"
-    bad.write_text("profile_id,country,signup_at\nc3,FR,2025-01-01\nc4,France,2025-02-01\n")
+    bad.write_text("profile_id,country,signup_at\nc3,FR,2025-01-01\nc4,Frnace,2025-02-01\n")
     result = _run("import", str(bad), "--kind", "profiles", "--db", str(path))
     assert result.exit_code == 1
     assert "line 3:" in result.stderr and "country" in result.stderr

@@ -280,8 +280,8 @@ def _nested(depth: int) -> dict:
         (C("consent_email", "eq", "yes"), "field 'consent_email' takes true or false"),
         (C("consent_email", "eq", 2), "takes true or false"),
         (C("tier", "eq", "gold"), "tier must be one of standard, premium, vip"),
-        (C("country", "eq", "de"), "country takes an ISO 3166 alpha-2 code"),
-        (C("country", "eq", "DEU"), "ISO 3166"),
+        (C("country", "eq", "Germny"), "country takes an ISO 3166 alpha-2 code"),
+        (C("country", "eq", "XQ"), "ISO 3166"),
         (C("signup_at", "gte", "yesterday"), "field 'signup_at' takes an ISO timestamp"),
         (C("city", "eq", 5), "field 'city' takes text"),
         (C("city", "eq", "x" * 201), "longer than 200 characters"),
@@ -342,6 +342,19 @@ def test_rejected_inputs_name_the_problem(small_db, bad, message):
     with pytest.raises(FilterError) as err:
         compile_filter(bad, small_db)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("spelling", ["DE", "de", "DEU", "Germany", "Deutschland"])
+def test_a_country_is_read_as_imports_read_it(small_db, spelling):
+    """A filter written with any spelling a file may use finds the same customers as the ISO code."""
+    assert (
+        matches(small_db, C("country", "eq", spelling))
+        == matches(small_db, C("country", "eq", "DE"))
+        != set()
+    )
+    assert matches(small_db, C("country", "in", [spelling, "UK"])) == matches(
+        small_db, C("country", "in", ["DE", "GB"])
+    )
 
 
 def test_limits_are_inclusive(small_db):

@@ -113,7 +113,7 @@ def test_events_csv_with_json_properties(with_profiles, tmp_path):
 
 BAD_FILES = [
     # (file name, content, expected line, words in the message, table that must not change)
-    ("profiles.csv", PROFILES_CSV.replace("c2,Bob,,US", "c2,Bob,,Germany"), 3, "country", "profiles"),
+    ("profiles.csv", PROFILES_CSV.replace("c2,Bob,,US", "c2,Bob,,Germny"), 3, "country", "profiles"),
     ("profiles.csv", PROFILES_CSV + "c4,Al,,US,,en,gold,2025-01-01\n", 5, "tier", "profiles"),
     ("profiles.csv", PROFILES_CSV + "c5,Al,,US,,en,vip,not-a-date\n", 5, "signup_at", "profiles"),
     ("profiles.csv", PROFILES_CSV + "c6,Al,,US,,en,vip,2025-01-01,extra\n", 5, "more cells", "profiles"),

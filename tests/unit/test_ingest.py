@@ -221,7 +221,7 @@ def test_profile_upsert_keeps_values_not_given(cdp_db):
     row = cdp_db.execute("SELECT first_name, country, city, tier FROM profiles").fetchone()
     assert row == ("Ann", "DE", "Berlin", "vip")
     bad = upsert_profiles(
-        cdp_db, [{"profile_id": "p2", "country": "Germany"}, {"profile_id": "p3", "tier": "gold"}]
+        cdp_db, [{"profile_id": "p2", "country": "Germny"}, {"profile_id": "p3", "tier": "gold"}]
     )
     assert bad.rejected == 2
 
