@@ -146,6 +146,8 @@ def _raw(value: Any, ctx: Context) -> Any:
 # --- the table -----------------------------------------------------------------------------------
 
 _PID = Field("profile_id", True, "id", "the customer's id in your system", "c1001", _profile_id)
+#: Every other kind names its customer the same way, by the same rule.
+_CUSTOMER = Field("profile_id", True, "id", "the customer", "c1001", _profile_id)
 _SOURCE = Field("source", False, "text <= 100", "where the row comes from", "crm", _text(100))
 
 FIELDS: dict[str, tuple[Field, ...]] = {
@@ -201,7 +203,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
     ),
     "consents": (
-        Field("profile_id", True, "id", "the customer", "c1001", _profile_id),
+        _CUSTOMER,
         Field(
             "channel",
             True,
@@ -237,7 +239,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "evt-1",
             _text(200),
         ),
-        Field("profile_id", True, "id", "the customer", "c1001", _profile_id),
+        _CUSTOMER,
         Field(
             "type",
             True,
@@ -258,7 +260,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "tickets": (
         Field("ticket_id", True, "text <= 100", "the ticket's id in your help desk", "T-5001", _text(100)),
-        Field("profile_id", True, "id", "the customer", "c1001", _profile_id),
+        _CUSTOMER,
         Field(
             "status",
             False,

@@ -129,7 +129,7 @@ def _detect(head: bytes) -> tuple[str, int, str]:
     return "utf-8", 0, "UTF-8"
 
 
-def _check_line(number: int, text: str) -> str | None:
+def _check_line(text: str) -> str | None:
     """Why one physical line cannot be read, or None."""
     bad = control_char_in_line(text.removesuffix("\n").removesuffix("\r"))
     if bad is None:
@@ -158,9 +158,8 @@ class SourceFile:
         self.format = file_format(self.path)
         self.requested_encoding = encoding_name(encoding) if encoding else None
         if delimiter is not None:
-            delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
-                delimiter, delimiter
-            )
+            words = {name: d for d, name in DELIMITER_NAMES.items()} | {"\\t": "\t"}
+            delimiter = words.get(delimiter, delimiter)
             if delimiter not in DELIMITERS:
                 raise ImportFileError(f"unknown --delimiter {delimiter!r}; use , ; tab or |")
         self.delimiter = delimiter
@@ -216,7 +215,7 @@ class SourceFile:
                     line = line.removeprefix("\ufeff")
                 if len(line) > MAX_LINE_BYTES:
                     raise ImportRowError(number, f"the line is longer than {MAX_LINE_BYTES:,} characters")
-                problem = _check_line(number, line)
+                problem = _check_line(line)
                 yield number, (None if problem else line), problem
         except UnicodeDecodeError:
             raise ImportRowError(
@@ -292,7 +291,7 @@ class SourceFile:
                     f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}): the file was read "
                     f"as UTF-8{hint} (a binary file cannot be imported)",
                 ) from None
-            problem = _check_line(n, line)
+            problem = _check_line(line)
             yield n, (None if problem else line), problem
 
     # --- rows ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ identifiers and events are keyed, and an event without a `message_id` gets one f
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +29,7 @@ from cdp.errors import ImportRowError
 from cdp.event_owner import foreign_tickets, taken_message_ids
 from cdp.fields import Context, RowProblems, check_row
 from cdp.identity import masters_of, resolve_identities
-from cdp.import_files import ImportFileError, Problem, SourceFile
+from cdp.import_files import DELIMITER_NAMES, ImportFileError, Problem, SourceFile
 from cdp.ingest import (
     derived_message_id,
     live_ids,
@@ -143,8 +143,8 @@ def _header_problems(kind: str, columns: list[str]) -> list[Problem]:
     problems = []
     known = fields.names(kind)
     for column in fields.unknown_columns(kind, columns):
-        near = difflib.get_close_matches(column.lower(), known, n=1, cutoff=0.6)
-        hint = f"did you mean {near[0]!r}? " if near else ""
+        near = normalize.suggest(column, known, cutoff=0.6)
+        hint = f"did you mean {near!r}? " if near else ""
         problems.append(
             Problem(
                 1,
@@ -165,7 +165,8 @@ def _delimiter_hint(src: SourceFile, problems: list[Problem]) -> None:
     """A one-column header holding another delimiter: say which delimiter was assumed."""
     if src.format == "csv" and len(src.header) == 1 and problems:
         only = src.header[0]
-        for d, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
+        for d in (";", "\t", "|", ","):
+            name = DELIMITER_NAMES[d]
             if d in only and d != src.delimiter:
                 problems.insert(
                     0,
@@ -239,7 +240,7 @@ def import_file(
     conn.execute("BEGIN IMMEDIATE")
     try:
         batch: list[_Pending] = []
-        for line, row, problem in _prepend(first, stream):
+        for line, row, problem in itertools.chain((first,), stream):
             if problem is not None or row is None:
                 problems.add(problem or Problem(line, "", "unreadable"))
                 continue
@@ -300,11 +301,6 @@ def _first(stream: Iterator[tuple[int, dict[str, Any] | None, Problem | None]], 
             return line, row, None
         problems.add(problem or Problem(line, "", "unreadable"))
     return None
-
-
-def _prepend(first, stream):
-    yield first
-    yield from stream
 
 
 def _mapping(preset: str | None, maps: Sequence[str]):

@@ -184,7 +184,6 @@ def import_(
     Every problem of the file is reported in one pass, each with its line and column; a file with any
     problem writes nothing. An import that fails into a path where no CDP was leaves no file behind.
     """
-    from cdp import fields
     from cdp.importer import KINDS, ImportFileError, ImportProblems, import_file
 
     if template is not None:
@@ -211,7 +210,6 @@ def import_(
             region = country_code(region)
         except ValueError as exc:
             raise ImportFileError(f"--region: {exc}") from None
-    del fields
     target = Path(db or default_db_path())
     if errors is not None:
         _check_errors_path(errors, file, target)
@@ -309,7 +307,7 @@ def _report_problems(exc, file: Path, errors: Path | None) -> None:
         "nothing was imported",
     )
     for problem in exc.problems[:SHOWN_PROBLEMS]:
-        console.print(f"  {escape(visible_text(str(problem)))}")
+        console.print(f"  {_shown(str(problem))}")
     if exc.total > SHOWN_PROBLEMS:
         rest = f"{exc.total - SHOWN_PROBLEMS:,} more"
         console.print(
@@ -319,12 +317,6 @@ def _report_problems(exc, file: Path, errors: Path | None) -> None:
     elif errors is not None:
         console.print(f"  (also written to {_shown(errors)})")
     raise typer.Exit(1)
-
-
-def visible_text(text: str) -> str:
-    from cdp.input_checks import visible
-
-    return visible(text)
 
 
 def _progress(file: Path):

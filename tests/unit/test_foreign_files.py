@@ -78,7 +78,10 @@ def test_a_foreign_file_is_refused_by_every_command_and_left_byte_for_byte(tmp_p
     result = CliRunner().invoke(app, _commands(str(target), rows)[command])
     assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "is not a CDP" in lines[0] and str(target) in lines[0], (result.stdout, result.stderr)
+    assert len(lines) == 1 and "is not a CDP" in lines[0] and str(target) in lines[0], (
+        result.stdout,
+        result.stderr,
+    )
     assert "resume" not in lines[0]
     assert _sha256(target) == before
     assert _listing(folder) == listing  # no -wal, -shm, -journal or checkpoint file beside it
